@@ -1,0 +1,61 @@
+# biblio-ia: two commands do the whole set-up (see README).
+#   make run   installs what is missing and starts the hub on http://127.0.0.1:8000
+#   make test  installs what is missing (Debian's chromium too) and runs the whole test suite
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.biblio-installed
+NODE_STAMP := node_modules/.biblio-installed
+
+.PHONY: run test install lint format clean-state bench
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
+	@touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+install: $(STAMP) $(NODE_STAMP)
+
+/usr/bin/chromium:
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
+run: install
+	$(BIN)/jupyterhub -f jupyterhub_config.py
+
+test: install /usr/bin/chromium
+	$(BIN)/pytest
+
+# launch latency of a demonstrator, API and browser, JSON on stdout (README, "Performance")
+bench: install /usr/bin/chromium
+	$(BIN)/python benchmarks/launch.py --launches 10
+
+lint: install
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format . && $(BIN)/ruff check --fix .
+
+# --- Docker mode (issue 8): images and the docker test layer ------------------------------
+# `make images` starts a private Docker engine (scripts/dockerd.sh) if none answers and builds
+# the demonstrator image (local Debian base made by debootstrap when no registry is reachable).
+# `make docker-test` runs tests/docker (it starts/stops the engine itself, skips when it cannot).
+DOCKER_SOCK ?= unix:///run/biblio-ia-docker/docker.sock
+
+.PHONY: images docker-test dockerd-stop
+
+images: install
+	@command -v dockerd >/dev/null && command -v debootstrap >/dev/null || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io debootstrap)
+	scripts/dockerd.sh start
+	DOCKER_HOST=$(DOCKER_SOCK) images/build.sh singleuser
+
+docker-test: install
+	$(BIN)/pytest tests/docker
+
+dockerd-stop:
+	scripts/dockerd.sh stop

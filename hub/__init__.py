@@ -1,0 +1,1 @@
+"""biblio-ia hub: JupyterHub configuration, services and command line."""

@@ -1,0 +1,1 @@
+"""biblio-ia models: shared foundation and one module per library entry."""

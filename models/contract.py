@@ -1,0 +1,198 @@
+"""The entry contract: where each part of a library entry lives, and how a run writes outputs.
+
+An entry exists when ``notebooks/<id>.ipynb`` exists. Every other part is found from the id
+(see ``docs/design.md``). ``write_outputs`` writes ``metrics.json`` and the predictions of a
+notebook run atomically, and ``metrics_payload`` builds the ``metrics.json`` document.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+METRICS_NAME = "metrics.json"
+
+
+@dataclass(frozen=True)
+class EntryPaths:
+    """Paths of every part of one entry (they may not all exist)."""
+
+    entry_id: str
+    dataset_dir: Path
+    sample: Path
+    schema: Path
+    datasheet: Path
+    module: Path
+    generator: Path
+    notebook: Path
+    artifact: Path
+    card: Path
+    catalog_record: Path
+
+
+def entry_ids(root: Path | str | None = None) -> list[str]:
+    """Ids of the entries, i.e. the stems of ``notebooks/*.ipynb``, sorted."""
+    base = Path(root) if root is not None else REPO_ROOT
+    return sorted(p.stem for p in (base / "notebooks").glob("*.ipynb") if p.is_file())
+
+
+def entry_paths(entry_id: str, root: Path | str | None = None) -> EntryPaths:
+    """Paths of every part of ``entry_id`` (see the table in ``docs/design.md``)."""
+    base = Path(root) if root is not None else REPO_ROOT
+    dataset_dir = base / "datasets" / entry_id
+    return EntryPaths(
+        entry_id=entry_id,
+        dataset_dir=dataset_dir,
+        sample=dataset_dir / "sample.csv",
+        schema=dataset_dir / "schema.json",
+        datasheet=dataset_dir / "README.md",
+        module=base / "models" / f"{entry_id}.py",
+        generator=base / "models" / "generators" / f"{entry_id}.py",
+        notebook=base / "notebooks" / f"{entry_id}.ipynb",
+        artifact=base / "models" / "artifacts" / f"{entry_id}.skops",
+        card=base / "models" / "cards" / f"{entry_id}.md",
+        catalog_record=base / "hub" / "catalog" / "entries" / f"{entry_id}.yaml",
+    )
+
+
+def to_jsonable(value: Any) -> Any:
+    """Convert numpy/pandas scalars, dates, paths, tuples and NaN into plain JSON values.
+
+    NaN and infinities become ``None`` (JSON has no NaN).
+    """
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray | pd.Series | pd.Index):
+        return [to_jsonable(v) for v in value.tolist()]
+    if value is None or isinstance(value, bool | str):
+        return value
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        f = float(value)
+        return f if math.isfinite(f) else None
+    if isinstance(value, pd.Timestamp):
+        if pd.isna(value):
+            return None
+        if value == value.normalize() and value.tz is None:
+            return value.date().isoformat()
+        return value.isoformat()
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, np.datetime64):
+        return to_jsonable(pd.Timestamp(value))
+    if isinstance(value, Path):
+        return str(value)
+    if value is pd.NaT or value is pd.NA:
+        return None
+    to_dict = getattr(value, "to_dict", None)
+    if callable(to_dict):
+        return to_jsonable(to_dict())
+    return str(value)
+
+
+def _period(value: Any) -> dict[str, Any]:
+    if value is None:
+        return {"start": None, "end": None}
+    if isinstance(value, dict):
+        return {"start": to_jsonable(value.get("start")), "end": to_jsonable(value.get("end"))}
+    start, end = value
+    return {"start": to_jsonable(pd.Timestamp(start)), "end": to_jsonable(pd.Timestamp(end))}
+
+
+def _data_section(quality: Any) -> dict[str, Any]:
+    if quality is None:
+        return {"rows": 0, "period": [None, None], "grade": None, "reasons": [], "summary": {}}
+    q = quality.to_dict() if hasattr(quality, "to_dict") else dict(quality)
+    q = to_jsonable(q)
+    return {
+        "rows": q.get("rows", 0),
+        "period": q.get("period", [None, None]),
+        "grade": q.get("grade"),
+        "reasons": q.get("reasons", []),
+        "summary": q.get("summary", {}),
+    }
+
+
+def metrics_payload(
+    entry_id: str,
+    *,
+    quality: Any,
+    test_period: Any,
+    model_name: str,
+    model_metrics: dict[str, Any],
+    baselines: dict[str, dict[str, Any]] | None = None,
+    parameters: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Build the ``metrics.json`` document (shape in ``docs/design.md``).
+
+    ``quality`` is a ``QualityReport`` (or its ``to_dict()``); ``test_period`` a
+    ``(start, end)`` pair or ``{"start", "end"}``; ``baselines`` maps a baseline name to its
+    metrics dict (or already to ``{"metrics": {...}}``). The result is JSON-serialisable.
+    """
+    base_section = {}
+    for name, metrics in (baselines or {}).items():
+        if isinstance(metrics, dict) and set(metrics) == {"metrics"}:
+            metrics = metrics["metrics"]
+        base_section[str(name)] = {"metrics": to_jsonable(metrics)}
+    return {
+        "entry_id": entry_id,
+        "data": _data_section(quality),
+        "test_period": _period(test_period),
+        "model": {"name": model_name, "metrics": to_jsonable(model_metrics)},
+        "baselines": base_section,
+        "parameters": to_jsonable(parameters or {}),
+    }
+
+
+def write_outputs(
+    output_dir: Path | str,
+    metrics: dict[str, Any],
+    predictions: pd.DataFrame,
+    *,
+    predictions_name: str = "predictions.csv",
+    extra: dict[str, pd.DataFrame] | None = None,
+) -> dict[str, Path]:
+    """Write ``metrics.json``, the predictions CSV and ``extra`` CSVs into ``output_dir``.
+
+    Atomic: everything is first written into a temporary folder inside ``output_dir`` (same
+    file system), then each file is moved in place with ``os.replace``; ``metrics.json`` is
+    moved last, so its presence means the run's outputs are complete. Returns the paths.
+    """
+    out = Path(output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    tables: dict[str, pd.DataFrame] = {predictions_name: predictions}
+    for name, frame in (extra or {}).items():
+        tables[name if name.endswith(".csv") else f"{name}.csv"] = frame
+    for name in tables:
+        if Path(name).name != name or name == METRICS_NAME:
+            raise ValueError(f"invalid output file name: {name!r}")
+    tmp = Path(tempfile.mkdtemp(prefix=".tmp-outputs-", dir=out))
+    written: dict[str, Path] = {}
+    try:
+        for name, frame in tables.items():
+            frame.to_csv(tmp / name, index=False, encoding="utf-8")
+        text = json.dumps(to_jsonable(metrics), ensure_ascii=False, indent=2, allow_nan=False)
+        (tmp / METRICS_NAME).write_text(text + "\n", encoding="utf-8")
+        for name in [*tables, METRICS_NAME]:
+            os.replace(tmp / name, out / name)
+            written[name] = out / name
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return written

@@ -1,0 +1,1 @@
+"""Seeded generators of the committed sample data sets, one module per entry."""

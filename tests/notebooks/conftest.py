@@ -1,0 +1,13 @@
+"""Markers of the notebook layer: every test in ``tests/notebooks`` is marked ``notebooks``."""
+
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if HERE in Path(str(item.fspath)).resolve().parents:
+            item.add_marker(pytest.mark.notebooks)

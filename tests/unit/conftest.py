@@ -1,0 +1,13 @@
+"""Fixtures and markers of the unit layer: every test in ``tests/unit`` is marked ``unit``."""
+
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if HERE in Path(str(item.fspath)).resolve().parents:
+            item.add_marker(pytest.mark.unit)
