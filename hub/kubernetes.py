@@ -210,6 +210,11 @@ def _reachable_services(c: Any, hub_host: str) -> None:
         url = service.get("url")
         if url and urlparse(url).hostname in {"127.0.0.1", "localhost"}:
             service["url"] = f"http://{hub_host}:{urlparse(url).port}"
+            # listen on the pod's interfaces, not only its loopback
+            service["environment"] = {
+                **service.get("environment", {}),
+                "BIBLIO_SERVICE_BIND": "0.0.0.0",
+            }
     c.JupyterHub.services = services
 
 

@@ -299,6 +299,24 @@ def run(
     )
 
 
+ALERT_RULE_TEXTS = {
+    "probabilite": "quand la probabilité prévue (calibrée) atteint {cutoff:.2f}",
+    "persistance": "quand la valeur du jour dépasse déjà le seuil (persistance : sur les années "
+    "d'apprentissage, elle repérait mieux les dépassements que la probabilité du modèle)",
+    "probabilite_ou_persistance": "quand la probabilité prévue (calibrée) atteint {cutoff:.2f} "
+    "ou que la valeur du jour dépasse déjà le seuil",
+}
+
+
+def alert_rule_text(result: Result) -> str:
+    """French sentence: when the alert fires, as chosen on the training years."""
+    rule = ALERT_RULE_TEXTS[result.model.alert_rule].format(cutoff=result.model.cutoff)
+    return (
+        f"Alerte {rule} — règle choisie sur les années d'apprentissage (meilleur F1 des "
+        "prévisions hors échantillon), jamais sur l'année de test."
+    )
+
+
 def comparison(result: Result) -> pd.DataFrame:
     """French comparison table: the model and the baselines, one column per metric."""
     named = {METHOD_LABELS[k]: v for k, v in result.scores.items()}
@@ -323,6 +341,8 @@ def parameters(result: Result, **extra: Any) -> dict[str, Any]:
             any(f.endswith(FUTURE_SUFFIX) for f in result.model.feature_names)
         ),
         "probability_cutoff": result.model.cutoff,
+        "alert_rule": result.model.alert_rule,
+        "calibrated_probability": result.model.calibration is not None,
         "pooled_stations": result.model.info.get("pooled_stations", 0),
         "training_rows": result.model.info.get("train_rows"),
         "train_period": [result.train_period[0], result.train_period[1]],
@@ -385,6 +405,8 @@ def build_reference(quick: bool = False, output_root: Path | None = None) -> dic
         "target": model.target,
         "threshold": model.threshold,
         "probability_cutoff": model.cutoff,
+        "alert_rule": model.alert_rule,
+        "calibration": model.calibration,
         "feature_names": model.feature_names,
         "log_residuals": [float(r) for r in model.residuals],
         "use_weather_forecast": model.use_weather_forecast,
@@ -402,6 +424,12 @@ def build_reference(quick: bool = False, output_root: Path | None = None) -> dic
             "l'information du public et les mesures d'urgence plus tôt.",
             "Aide à la décision pour les services environnement : la procédure préfectorale "
             "reste fondée sur les prévisions officielles de l'AASQA (Atmo).",
+            "Méthode : gradient boosting (perte absolue, en log) sur la variation du niveau, "
+            "avec les niveaux récents de la station, la fin de journée horaire (soirée, "
+            "dernières heures, minimum) quand les données sont horaires, le niveau régional des "
+            "autres stations, le niveau récent du même jour de la semaine et le calendrier. "
+            "Probabilité calibrée (isotonique) et règle d'alerte choisies sur les années "
+            "d'apprentissage uniquement (prévisions hors échantillon).",
         ],
         data={
             **doc["data"],
@@ -417,6 +445,11 @@ def build_reference(quick: bool = False, output_root: Path | None = None) -> dic
             "Sans prévision météo du lendemain (option désactivée par défaut), le modèle ne "
             "voit venir un épisode que par la situation du jour.",
             "Un modèle par station et par polluant ; à réentraîner sur les données locales.",
+            "Données réelles Airparif (horaires, sans météo, test 2019, commande "
+            "benchmarks/air_quality_realdata.py) : MAE 9 à 21 % sous la persistance pour le "
+            "maximum horaire de NO2 et d'O3 ; pour les jours de dépassement, F1 proche de la "
+            "persistance seulement (la règle d'alerte retient souvent la persistance elle-même). "
+            "Pour mieux prévoir les pics d'ozone, il faut la prévision météo du lendemain.",
         ],
         footprint=footprint,
         metric_columns=METRIC_COLUMNS,

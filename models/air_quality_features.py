@@ -5,6 +5,11 @@ the target is the value of D+1. Features use only:
 
 - the station's concentrations of D and earlier days (lags, short means, the other
   pollutants of the same station on D), the regional level (other stations) on D and D-1;
+- ``FEATURE_GROUPS`` (all on by default): ``horaire`` — the end of day D from hourly data
+  (evening and last-hours means, daily minimum, evening trend; only when the input was
+  hourly); ``region`` — regional maximum, change and evening level of the other stations,
+  the station's gap to the region; ``hebdo`` — the recent level of tomorrow's weekday (mean
+  of the 4 previous same weekdays) and of today's, the 28-day mean and today's anomaly;
 - the weather observed on D (and its change since D-1) — Météo-France daily codes;
 - the calendar of D+1 (weekday, public holiday, school vacation, bridge day, season), known
   in advance.
@@ -28,6 +33,9 @@ FUTURE_SUFFIX = "_prevu"
 """Suffix of features that use the weather of D+1 (weather-forecast option only)."""
 
 WEATHER_FEATURES = [c for c in WEATHER_CODES if c != "DXY"]
+
+FEATURE_GROUPS = ("horaire", "region", "hebdo")
+"""Optional feature groups (see the module docstring); all used by default."""
 
 
 def target_column(daily: pd.DataFrame, station: str, pollutant: str) -> str:
@@ -65,11 +73,58 @@ def station_series(daily: pd.DataFrame, station: str) -> pd.DataFrame:
     return rows.reindex(full)
 
 
-def _regional(daily: pd.DataFrame, station: str, column: str, index: pd.DatetimeIndex):
+def _regional(
+    daily: pd.DataFrame, station: str, column: str, index: pd.DatetimeIndex, how: str = "median"
+):
+    """``how`` (median, max...) of ``column`` over the other stations, per day of ``index``."""
+    if column not in daily:
+        return None
     others = daily[(daily["station"] != station) & daily[column].notna()]
     if others.empty:
         return None
-    return others.groupby("date")[column].median().reindex(index)
+    return others.groupby("date")[column].agg(how).reindex(index)
+
+
+def _same_weekday_mean(obs: pd.Series, first_lag: int, weeks: int = 4) -> pd.Series:
+    """Mean of ``obs`` at lags ``first_lag``, ``first_lag + 7``... (``weeks`` values, ≥ 2)."""
+    lagged = pd.concat([obs.shift(first_lag + 7 * k) for k in range(weeks)], axis=1)
+    return lagged.mean(axis=1).where(lagged.notna().sum(axis=1) >= 2)
+
+
+def _hourly_features(X: pd.DataFrame, s: pd.DataFrame, pollutant: str) -> None:
+    """End of day D from hourly data (columns ``<P>_soir``, ``<P>_fin``, ``<P>_min``)."""
+    cols = {k: f"{pollutant}_{k}" for k in ("soir", "fin", "min")}
+    if not all(c in s and s[c].notna().any() for c in cols.values()):
+        return
+    evening, last = s[cols["soir"]].astype(float), s[cols["fin"]].astype(float)
+    X["soir_j0"], X["fin_j0"], X["min_j0"] = evening, last, s[cols["min"]].astype(float)
+    X["pente_soir"] = last - evening
+    X["soir_j1"] = evening.shift(1)
+    X["soir_var_1j"] = evening - evening.shift(1)
+
+
+def _regional_features(
+    X: pd.DataFrame, daily: pd.DataFrame, station: str, pollutant: str, target: str
+) -> None:
+    idx = X.index
+    peak = _regional(daily, station, target, idx, "max")
+    if peak is not None:
+        X["region_max_j0"] = peak
+    if "region_j0" in X:
+        X["region_var_1j"] = X["region_j0"] - X["region_j1"]
+        X["ecart_region_j0"] = X["obs_j0"] - X["region_j0"]
+    evening = _regional(daily, station, f"{pollutant}_soir", idx)
+    if evening is not None:
+        X["region_soir_j0"] = evening
+        X["region_soir_var_1j"] = evening - evening.shift(1)
+
+
+def _weekly_features(X: pd.DataFrame, obs: pd.Series) -> None:
+    X["hebdo_j1"] = _same_weekday_mean(obs, 6)  # D-6, D-13...: tomorrow's weekday
+    X["hebdo_j0"] = _same_weekday_mean(obs, 0)  # D, D-7...: today's weekday
+    X["hebdo_var"] = X["hebdo_j1"] - X["hebdo_j0"]
+    X["moy_28j"] = obs.rolling(28, min_periods=14).mean()
+    X["anomalie_j0"] = obs - X["moy_28j"]
 
 
 def make_features(
@@ -79,8 +134,11 @@ def make_features(
     *,
     use_weather_forecast: bool = False,
     zone: str = "B",
+    groups: tuple[str, ...] = FEATURE_GROUPS,
 ) -> tuple[pd.DataFrame, pd.Series]:
     """Features known on the evening of each day D, and the target value of D+1.
+
+    ``groups`` selects the optional feature groups (``FEATURE_GROUPS``).
 
     Returns ``(X, y)`` indexed by the issue day D (``X.attrs["target"]`` names the target
     column). ``y`` is missing where D+1 was not measured.
@@ -106,6 +164,12 @@ def make_features(
     if region is not None:
         X["region_j0"] = region
         X["region_j1"] = region.shift(1)
+    if "horaire" in groups:
+        _hourly_features(X, s, pollutant)
+    if "region" in groups:
+        _regional_features(X, daily, station, pollutant, target)
+    if "hebdo" in groups:
+        _weekly_features(X, obs)
 
     weather = [c for c in WEATHER_FEATURES if c in s and s[c].notna().any()]
     for code in weather:

@@ -19,6 +19,11 @@ weather with Météo-France daily codes). Accepted layouts, detected from the co
 
 Hourly values become daily values with the regulatory completeness rule: a daily mean (and
 a daily maximum) needs at least 75 % of the day's hours (18 of 24), otherwise it is missing.
+Hourly data also gives **end-of-day columns** (``HOURLY_SUFFIXES``), known on the evening of
+the day and richer than daily means for a next-day forecast: ``<P>_soir`` (mean of the last
+6 hours, 19h-24h, ≥ 4 valid), ``<P>_fin`` (mean of the last 3 hours, ≥ 2 valid) and
+``<P>_min`` (daily minimum, 75 % rule). They are extra columns of the daily table, absent
+when the input is daily.
 """
 
 from __future__ import annotations
@@ -39,6 +44,15 @@ MAX_COLUMNS = {"NO2": "NO2_max", "O3": "O3_max"}
 POLLUTANT_COLUMNS = ["PM10", "PM25", "NO2", "NO2_max", "O3", "O3_max"]
 WEATHER_CODES = ["RR", "TN", "TX", "TM", "FFM", "DXY", "PMERM", "UM", "GLOT"]
 CANONICAL_COLUMNS = ["date", "station", *POLLUTANT_COLUMNS, *WEATHER_CODES]
+
+HOURLY_SUFFIXES = ("soir", "fin", "min")
+"""End-of-day columns derived from hourly values (``NO2_soir``...; see the module docstring)."""
+HOURLY_COLUMNS = [f"{p}_{suffix}" for p in POLLUTANTS for suffix in HOURLY_SUFFIXES]
+EVENING_HOURS = (19, 24)
+LAST_HOURS = (22, 24)
+"""Hour positions (1 = 0h-1h ... 24 = 23h-24h) of the evening and last-hours windows."""
+MIN_EVENING_HOURS = 4
+MIN_LAST_HOURS = 2
 
 HOURS_PER_DAY = 24
 MIN_HOURS = 18
@@ -116,16 +130,36 @@ def daily_from_hourly(
     keys: tuple[str, ...] = ("date", "station"),
     min_hours: int = MIN_HOURS,
 ) -> pd.DataFrame:
-    """Daily mean, maximum and count of hourly values per ``keys`` (``date`` = the day).
+    """Daily mean, maximum, minimum and count of hourly values per ``keys`` (``date`` = the
+    day); with a ``position`` column (hour 1..24 of the day) also ``soir`` and ``fin``, the
+    means of the evening and last-hours windows.
 
-    A day with fewer than ``min_hours`` valid hourly values (75 % of 24) gets no mean and no
-    maximum (regulatory completeness rule); ``n_hours`` keeps the count.
+    A day with fewer than ``min_hours`` valid hourly values (75 % of 24) gets no mean, maximum
+    or minimum (regulatory completeness rule); ``n_hours`` keeps the count.
     """
     grouped = hourly.groupby(list(keys), sort=True)[value_column]
-    daily = grouped.agg(mean="mean", max="max", n_hours="count").reset_index()
+    daily = grouped.agg(mean="mean", max="max", min="min", n_hours="count").reset_index()
     incomplete = daily["n_hours"] < min_hours
-    daily.loc[incomplete, ["mean", "max"]] = np.nan
+    daily.loc[incomplete, ["mean", "max", "min"]] = np.nan
+    if "position" in hourly.columns:
+        for name, (first, last), need in (
+            ("soir", EVENING_HOURS, MIN_EVENING_HOURS),
+            ("fin", LAST_HOURS, MIN_LAST_HOURS),
+        ):
+            window = hourly[hourly["position"].between(first, last)]
+            part = window.groupby(list(keys), sort=True)[value_column].agg(["mean", "count"])
+            value = part["mean"].where(part["count"] >= need).rename(name)
+            daily = daily.merge(value.reset_index(), on=list(keys), how="left")
     return daily
+
+
+def hour_positions(df: pd.DataFrame) -> pd.Series:
+    """Position 1..24 of each hourly row in its day (24 = 23h-24h): ``heure`` 1..24 as given,
+    0..23 (hour starts) shifted by one; without ``heure``, the time of ``date`` + 1."""
+    if "heure" in df.columns:
+        hours = _hour_numbers(df["heure"])
+        return hours + 1 if bool((hours == 0).any()) else hours
+    return (df["date"].dt.hour + 1).astype(float)
 
 
 def _hourly_dates(df: pd.DataFrame) -> pd.Series:
@@ -199,7 +233,7 @@ def _long(df: pd.DataFrame) -> pd.DataFrame:
     data["station"] = data["station"].astype("string").str.strip()
     data["valeur"] = pd.to_numeric(data["valeur"], errors="coerce")
     if _is_hourly(df):
-        data = data.assign(date=_hourly_dates(data))
+        data = data.assign(position=hour_positions(data), date=_hourly_dates(data))
         daily = daily_from_hourly(data, keys=("date", "station", "code"))
         means = daily.pivot_table(
             index=["date", "station"], columns="code", values="mean", dropna=False
@@ -209,6 +243,13 @@ def _long(df: pd.DataFrame) -> pd.DataFrame:
         )
         maxima.columns = [MAX_COLUMNS[c] for c in maxima.columns]
         wide = means.join(maxima, how="outer")
+        polluted = daily[daily["code"].isin(POLLUTANTS)]
+        for suffix in HOURLY_SUFFIXES:
+            extra = polluted.pivot_table(
+                index=["date", "station"], columns="code", values=suffix, dropna=False
+            )
+            extra.columns = [f"{c}_{suffix}" for c in extra.columns]
+            wide = wide.join(extra, how="outer")
     else:
         wide = data.groupby(["date", "station", "code"])["valeur"].mean().unstack("code")
     wide.columns.name = None
@@ -229,10 +270,14 @@ def _hourly_wide(df: pd.DataFrame, pollutant: str | None, source: Any) -> pd.Dat
     stations = [c for c in df.columns if c not in ("date", "heure")]
     values = df[stations].apply(pd.to_numeric, errors="coerce")
     frame = pd.concat([df[["date", "heure"]], values], axis=1)
+    frame["position"] = hour_positions(frame)
     frame["date"] = _hourly_dates(frame)
-    long = frame.melt(id_vars=["date", "heure"], var_name="station", value_name="valeur")
+    long = frame.drop(columns="heure").melt(
+        id_vars=["date", "position"], var_name="station", value_name="valeur"
+    )
     daily = daily_from_hourly(long, keys=("date", "station"))
     out = daily.rename(columns={"mean": code}).drop(columns="n_hours")
+    out = out.rename(columns={suffix: f"{code}_{suffix}" for suffix in HOURLY_SUFFIXES})
     if code in MAX_COLUMNS:
         out[MAX_COLUMNS[code]] = out.pop("max")
     else:
@@ -312,7 +357,7 @@ def to_canonical(df: pd.DataFrame, *, keep_index: bool = False) -> pd.DataFrame:
         if col not in out.columns:
             out[col] = np.nan
     out = out[CANONICAL_COLUMNS + [c for c in out.columns if c not in CANONICAL_COLUMNS]]
-    for col in [*POLLUTANT_COLUMNS, *WEATHER_CODES]:
+    for col in [*POLLUTANT_COLUMNS, *WEATHER_CODES, *(c for c in HOURLY_COLUMNS if c in out)]:
         out[col] = pd.to_numeric(out[col], errors="coerce").astype("float64")
     out["date"] = parse_dates(out["date"]).dt.normalize()
     out["station"] = out["station"].astype("string")

@@ -2,13 +2,25 @@
 
 The forecaster is a ``HistGradientBoostingRegressor`` that learns the change of
 ``log(1 + value)`` from today's level (``log_anchor``: pollution is skewed, in log space
-errors are about proportional, and anchoring on today keeps unusual levels reachable). It is
-trained on the chosen station and a few others measuring the same quantity (the entry module
-pools them). The probability of crossing the threshold comes from the empirical
-distribution of its out-of-fold log residuals on the training years (time-ordered folds):
-P(y > s) is the share of residuals r with prediction + r > log(1 + s). The alert fires when
-this probability reaches a cut-off chosen on those out-of-fold predictions (best F1, 0.5 when
-the training years hold too few threshold days).
+errors are about proportional, and anchoring on today keeps unusual levels reachable), with
+the **absolute error** loss (a median forecast: the metric is the MAE, and peaks do not drag
+the fit). It is trained on the chosen station and a few others measuring the same quantity
+(the entry module pools them).
+
+Probability and alert, all from **out-of-fold** predictions of the training years only
+(expanding time-ordered folds over their second half, never the test year):
+
+1. raw probability: P(y > s) is the share of out-of-fold log residuals r with
+   prediction + r > log(1 + s);
+2. isotonic calibration of that raw probability against the observed threshold days
+   (``calibration``: knots interpolated linearly; kept only with ``MIN_EVENTS_FOR_CALIBRATION``
+   days or more, else the raw probability is used);
+3. the alert rule is the one with the best F1 on those out-of-fold days among: the calibrated
+   probability reaching a cut-off (``CUTOFF_GRID``), today's value above the threshold
+   (persistence), or either of the two (``ALERT_RULES``). Persistence is a hard baseline for
+   threshold days: when it ranks peaks better than the model on the training years, the
+   alert uses it. With fewer than ``MIN_EVENTS_FOR_CUTOFF`` out-of-fold threshold days the
+   rule is « probability ≥ 0.5 or today above the threshold ».
 
 Baselines: **persistence** (tomorrow = today) and **monthly climatology** (mean of the
 training years for the month of D+1). Scores: MAE, RMSE, threshold precision / recall / F1 /
@@ -22,6 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from sklearn.ensemble import HistGradientBoostingRegressor
+from sklearn.isotonic import IsotonicRegression
 from threadpoolctl import threadpool_limits
 
 from models import metrics as mt
@@ -42,7 +55,11 @@ ATMO_BREAKPOINTS = {
 ATMO_CLASSES = ("bon", "moyen", "dégradé", "mauvais", "très mauvais", "extrêmement mauvais")
 
 MIN_EVENTS_FOR_CUTOFF = 3
-CUTOFF_GRID = tuple(np.round(np.arange(0.1, 0.91, 0.05), 2))
+MIN_EVENTS_FOR_CALIBRATION = 5
+CUTOFF_GRID = tuple(np.round(np.arange(0.05, 0.91, 0.05), 2))
+LOSS = "absolute_error"
+ALERT_RULES = ("probabilite", "persistance", "probabilite_ou_persistance")
+"""Alert rules (see the module docstring); ties favour the earlier rule."""
 
 OPENMP_THREADS = 1
 """Threads of the gradient boosting. One thread on purpose: on a shared 2-core machine
@@ -84,6 +101,8 @@ class Forecaster:
     pollutant: str
     target: str
     use_weather_forecast: bool = False
+    calibration: tuple[list[float], list[float]] | None = None
+    alert_rule: str = "probabilite"
     info: dict = field(default_factory=dict)
 
     def log_predict(self, X: pd.DataFrame) -> np.ndarray:
@@ -96,12 +115,18 @@ class Forecaster:
         return pd.Series(np.expm1(log_pred).clip(0, None), index=X.index, name="prevision")
 
     def probability(self, X: pd.DataFrame) -> pd.Series:
-        log_pred = self.log_predict(X)
+        """Calibrated probability of crossing the threshold on D+1."""
+        raw = exceedance_probability(self.log_predict(X), self.residuals, self.threshold)
         return pd.Series(
-            exceedance_probability(log_pred, self.residuals, self.threshold),
-            index=X.index,
-            name="probabilite_depassement",
+            calibrate(raw, self.calibration), index=X.index, name="probabilite_depassement"
         )
+
+    def alert(self, X: pd.DataFrame) -> pd.Series:
+        """Alert of D+1 (True/False) by ``alert_rule`` (see the module docstring)."""
+        prob = self.probability(X).to_numpy() >= self.cutoff
+        today = X["obs_j0"].to_numpy(float) > self.threshold if "obs_j0" in X else prob & False
+        flags = apply_alert_rule(self.alert_rule, prob, today)
+        return pd.Series(flags, index=X.index, name="alerte")
 
 
 ANCHOR_COLUMNS = ("obs_j0", "obs_j1", "moy_3j", "moy_7j", "region_j0")
@@ -129,9 +154,27 @@ def exceedance_probability(log_pred, residuals, threshold: float) -> np.ndarray:
     return 1.0 - np.searchsorted(res, need, side="right") / res.size
 
 
+def fit_calibration(prob: np.ndarray, truth: np.ndarray) -> tuple[list[float], list[float]] | None:
+    """Isotonic map raw → calibrated probability (knots), or None with too few events."""
+    truth = np.asarray(truth, bool)
+    if truth.sum() < MIN_EVENTS_FOR_CALIBRATION or truth.all():
+        return None
+    iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(prob, truth)
+    return [float(v) for v in iso.X_thresholds_], [float(v) for v in iso.y_thresholds_]
+
+
+def calibrate(prob, calibration: tuple[list[float], list[float]] | None) -> np.ndarray:
+    """Apply the isotonic knots of ``fit_calibration`` (identity when None)."""
+    prob = np.asarray(prob, dtype=float)
+    if calibration is None:
+        return prob
+    knots_x, knots_y = calibration
+    return np.interp(prob, knots_x, knots_y)
+
+
 def _regressor(quick: bool, seed: int) -> HistGradientBoostingRegressor:
     return HistGradientBoostingRegressor(
-        loss="squared_error",
+        loss=LOSS,
         learning_rate=0.05,
         max_iter=80 if quick else 300,
         max_leaf_nodes=15,
@@ -151,6 +194,32 @@ def _time_folds(n: int, n_folds: int) -> list[tuple[np.ndarray, np.ndarray]]:
         for a, b in zip(edges[:-1], edges[1:], strict=True)
         if b > a
     ]
+
+
+def apply_alert_rule(rule: str, prob_alert: np.ndarray, today_above: np.ndarray) -> np.ndarray:
+    """Combine the probability alert and « today above the threshold » by ``rule``."""
+    if rule == "persistance":
+        return np.asarray(today_above, bool)
+    if rule == "probabilite_ou_persistance":
+        return np.asarray(prob_alert, bool) | np.asarray(today_above, bool)
+    return np.asarray(prob_alert, bool)
+
+
+def best_alert_rule(
+    prob: np.ndarray, today_above: np.ndarray, truth: np.ndarray
+) -> tuple[str, float]:
+    """``(rule, cut-off)`` with the best F1 on (out-of-fold) days; see the module docstring."""
+    truth = np.asarray(truth, bool)
+    if truth.sum() < MIN_EVENTS_FOR_CUTOFF:
+        return "probabilite_ou_persistance", 0.5
+    best, best_f1 = ("probabilite", 0.5), -1.0
+    for rule in ALERT_RULES:
+        cutoffs = (0.5,) if rule == "persistance" else CUTOFF_GRID
+        for c in cutoffs:
+            f1 = mt.threshold_scores(truth, apply_alert_rule(rule, prob >= c, today_above))["f1"]
+            if f1 > best_f1 + 1e-12:
+                best, best_f1 = (rule, float(c)), f1
+    return best
 
 
 def best_cutoff(prob: np.ndarray, truth: np.ndarray) -> float:
@@ -190,9 +259,11 @@ def fit(
         regressor = _regressor(quick, seed).fit(Xt[features], yt)
     scored = ~np.isnan(oof)
     residuals = (log_y - oof)[scored]
-    prob = exceedance_probability(oof[scored], residuals, threshold)
+    raw = exceedance_probability(oof[scored], residuals, threshold)
     truth = np.expm1(log_y[scored]) > threshold
-    cutoff = best_cutoff(prob, truth)
+    calibration = fit_calibration(raw, truth)
+    today_above = Xt["obs_j0"].to_numpy(float)[scored] > threshold
+    rule, cutoff = best_alert_rule(calibrate(raw, calibration), today_above, truth)
     return Forecaster(
         regressor=regressor,
         feature_names=features,
@@ -203,6 +274,8 @@ def fit(
         pollutant=str(X.attrs.get("pollutant", "")),
         target=str(X.attrs.get("target", "")),
         use_weather_forecast=use_weather_forecast,
+        calibration=calibration,
+        alert_rule=rule,
         info={
             "train_rows": int(len(Xt)),
             "train_events": int((y[keep] > threshold).sum()),
@@ -234,7 +307,7 @@ def forecast_table(
             "observe": y.to_numpy(),
             "prevision": pred.round(1).to_numpy(),
             "probabilite_depassement": prob.round(3).to_numpy(),
-            "alerte": (prob >= model.cutoff).to_numpy(),
+            "alerte": model.alert(X).to_numpy(),
             "persistance": X["obs_j0"].to_numpy(),
             "climatologie": np.round(climatology.reindex(target_day.month).to_numpy(), 1),
         }

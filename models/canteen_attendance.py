@@ -318,7 +318,9 @@ def fit(
             "Pas assez d'historique pour entraîner le modèle : il faut au moins 50 jours "
             f"observés précédés de {horizon_days} jours d'historique (trouvés : {len(X)}).",
         )
-    columns = feature_columns(X)
+    # a feature never known in training (e.g. last year's level with under a year of history)
+    # is left out: scikit-learn cannot bin an all-empty column
+    columns = [c for c in feature_columns(X) if X[c].notna().any()]
     X = X[columns]
     # Build the regressors first: this imports scikit-learn and loads its OpenMP runtime,
     # which ``threadpool_limits`` can only limit once loaded (else 2 threads, ~10x slower
@@ -347,8 +349,10 @@ def fit(
 def _calibrate(X: pd.DataFrame, ratio: pd.Series, dates: pd.Series, quick: bool, seed: int):
     """Median model fitted before the calibration slice, and the margins learnt on the slice."""
     mask = to.calibration_mask(dates)
-    if mask.sum() < 30 or (~mask).sum() < 50:
-        return None, {}, {"rows": int(mask.sum()), "skipped": True}
+    if mask.sum() < 30 or (~mask).sum() < 50:  # too short to hold days out: no margins, and
+        # a median model on every row for the band
+        median = _regressor(0.5, quick, seed, light=True).fit(X, ratio)
+        return median, {}, {"rows": int(mask.sum()), "skipped": True}
     median = _regressor(0.5, quick, seed, light=True).fit(X[~mask], ratio[~mask])
     # ratio = reel / base and forecast = prediction × base, so log(reel / forecast) is
     # log(ratio / prediction)
@@ -456,9 +460,9 @@ def quantile_tradeoff(
         median = _forecast(model, model.median, data, feats, test.index, name="q0.5")
         curve = {q: (to.with_margin(median, off), off) for q, off in model.offsets.items()}
     else:
+        levels = set(model.estimators) | ({0.5} if model.median is not None else set())
         curve = {
-            q: (predict(model, data, q, feats=feats, index=test.index), np.nan)
-            for q in model.estimators
+            q: (predict(model, data, q, feats=feats, index=test.index), np.nan) for q in levels
         }
     for q in sorted(curve):
         pred, offset = curve[q]

@@ -356,9 +356,11 @@ async def serve(args: argparse.Namespace) -> None:
         site_base=os.environ.get("JUPYTERHUB_BASE_URL", args.site_base),
     )
     server = HTTPServer(app, xheaders=True)
-    server.listen(url.port or 80, "127.0.0.1")
+    # 127.0.0.1 unless the deployment says otherwise (Kubernetes: the proxy is in another pod).
+    bind = os.environ.get("BIBLIO_SERVICE_BIND", "127.0.0.1")
+    server.listen(url.port or 80, bind)
     print(
-        f"Catalogue : {len(catalog.records)} fiches, à l'écoute sur 127.0.0.1:{url.port}{prefix}",
+        f"Catalogue : {len(catalog.records)} fiches, à l'écoute sur {bind}:{url.port}{prefix}",
         flush=True,
     )
     await asyncio.Event().wait()

@@ -254,9 +254,11 @@ def test_users_are_isolated(docker_hub, docker_client, users, prefix):
     # bruno's container mounts only bruno's volume, and alice's file is nowhere in it
     bruno = _container(docker_client, prefix, "bruno", entry_id)
     assert [m.get("Name") for m in bruno.attrs["Mounts"]] == [f"{prefix}-bruno--{entry_id}"]
+    # The secret travels reversed: the kernel's own input history must not contain it.
     code = (
         "import subprocess\n"
-        f"r = subprocess.run(['grep', '-rl', {secret!r}, '/home', '/tmp', '/opt/biblio-ia'],"
+        f"secret = {secret[::-1]!r}[::-1]\n"
+        "r = subprocess.run(['grep', '-rl', secret, '/home', '/tmp', '/opt/biblio-ia'],"
         " capture_output=True, text=True)\n"
         "print(repr(r.stdout))"
     )

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from hub import launch
 from hub.localhub import LocalHub
 
 pytestmark = pytest.mark.e2e
@@ -94,9 +95,10 @@ def test_expert_launches_a_demonstrator_from_its_card(hub, browser):
     page.goto(hub.url + CAT + "projet/canteen_attendance")
     assert page.inner_text("#niveau") == "expert"
     page.click("#lancer")
-    page.wait_for_url("**/user/expert/canteen_attendance/lab/tree/**", timeout=90_000)
+    notebook = launch.notebook_url("/", "expert", "canteen_attendance")
+    page.wait_for_url(f"**{notebook}", timeout=90_000)
     page.wait_for_selector(".jp-NotebookPanel", timeout=90_000)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "catalog_expert_launch.png"))
-    assert "canteen_attendance.ipynb" in page.url
+    assert page.url.endswith(notebook)
     ctx.close()

@@ -415,3 +415,15 @@ def test_load_checked_reads_once_and_reports(tmp_path):
     frame, report = ca.load_checked(None)
     assert report.ok and report.rows == frame.attrs["rows_read"]
     pd.testing.assert_frame_equal(frame, ca.load(None))
+
+
+def test_short_history_has_no_margins_but_still_a_median_and_a_curve(data):
+    one = data[data["series"] == data["series"].iloc[0]]
+    one = one[one["date"] < "2017-06-01"]
+    train, test = ca.split(one, test_months=2)
+    model = ca.fit(train, quick=True, quantiles=(), calibrate=True)
+    assert model.offsets == {} and model.calibration["skipped"]
+    assert "Pas de marges" in ca.calibration_text(model)
+    assert ca.predict(model, one, 0.5, index=test.index).notna().any()
+    curve = ca.quantile_tradeoff(model, one, test)
+    assert list(curve["quantile"]) == [0.5, 0.8] and curve["marge_pct"].isna().all()

@@ -135,6 +135,10 @@ def test_z2jh_extra_config_keeps_what_the_chart_owns(tmp_path):
     assert c.JupyterHub.load_roles and c.JupyterHub.custom_scopes
     urls = [s["url"] for s in c.JupyterHub.services if "url" in s]
     assert urls and all(u.startswith("http://hub:") for u in urls), urls
+    # and those services listen on the pod's interfaces, where the proxy pod can reach them
+    for service in c.JupyterHub.services:
+        if "url" in service:
+            assert service["environment"]["BIBLIO_SERVICE_BIND"] == "0.0.0.0"
 
 
 def test_z2jh_refuses_another_spawner(tmp_path):
