@@ -24,12 +24,12 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import time
 
 from docker.errors import APIError, NotFound
 from dockerspawner import DockerSpawner
-from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 from traitlets import Dict, Float, Int, Unicode
+
+from hub.readiness import wait_until_answering
 
 LABEL_MANAGED = "org.biblio-ia.managed"
 LABEL_USER = "org.biblio-ia.user"
@@ -144,24 +144,17 @@ class BiblioDockerSpawner(DockerSpawner):
 
     async def wait_until_answering(self, ip: str, port: int) -> bool:
         """Poll the server's ``api`` URL until it answers (< 500) or its container exits."""
-        target = f"http://{ip}:{int(port)}{self.server.base_url}api"
-        client = AsyncHTTPClient()
-        deadline = time.monotonic() + self.http_timeout
-        checks = 0
-        while time.monotonic() < deadline:
-            try:
-                await client.fetch(target, follow_redirects=False, request_timeout=2)
-                return True
-            except HTTPClientError as error:
-                if error.code < 500:
-                    return True
-            except OSError:
-                pass
-            checks += 1
-            if checks % 10 == 0 and await self.poll() is not None:
-                return False
-            await asyncio.sleep(self.ready_poll_interval)
-        return False
+
+        async def alive() -> bool:
+            return await self.poll() is None
+
+        return await wait_until_answering(
+            f"http://{ip}:{int(port)}{self.server.base_url}api",
+            timeout=self.http_timeout,
+            interval=self.ready_poll_interval,
+            alive=alive,
+            check_alive_every=10,
+        )
 
     # -- erasure -----------------------------------------------------------------------------
 

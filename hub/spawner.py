@@ -16,16 +16,14 @@ Two cuts in the time between "launch" and "notebook usable" (see README, "Perfor
 
 from __future__ import annotations
 
-import asyncio
 import os
-import time
 
 from jupyterhub.spawner import SimpleLocalProcessSpawner
 from jupyterhub.utils import random_port
-from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 from traitlets import Float, Unicode
 
 from hub import forkserver
+from hub.readiness import wait_until_answering
 
 SINGLEUSER_MODULE = "hub.singleuser"
 
@@ -94,19 +92,13 @@ class BiblioLocalSpawner(SimpleLocalProcessSpawner):
 
     async def wait_until_answering(self, url) -> bool:
         """Poll the server's ``api`` URL until it answers (< 500) or the process exits."""
-        target = self._api_url(url)
-        client = AsyncHTTPClient()
-        deadline = time.monotonic() + self.http_timeout
-        while time.monotonic() < deadline:
-            if not self._alive():
-                return False
-            try:
-                await client.fetch(target, follow_redirects=False, request_timeout=2)
-                return True
-            except HTTPClientError as error:
-                if error.code < 500:
-                    return True
-            except OSError:
-                pass
-            await asyncio.sleep(self.ready_poll_interval)
-        return False
+
+        async def alive() -> bool:
+            return self._alive()
+
+        return await wait_until_answering(
+            self._api_url(url),
+            timeout=self.http_timeout,
+            interval=self.ready_poll_interval,
+            alive=alive,
+        )
