@@ -97,7 +97,7 @@ def test_expert_launches_a_demonstrator_from_its_card(hub, browser):
     page.click("#lancer")
     notebook = launch.notebook_url("/", "expert", "canteen_attendance")
     page.wait_for_url(f"**{notebook}", timeout=90_000)
-    page.wait_for_selector(".jp-NotebookPanel", timeout=90_000)
+    page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=90_000)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "catalog_expert_launch.png"))
     assert page.url.endswith(notebook)

@@ -118,6 +118,25 @@ def test_no_feature_uses_data_after_day_d(sample, day):
     assert not X.loc[day + pd.Timedelta(days=1)].equals(X2.loc[day + pd.Timedelta(days=1)])
 
 
+def test_hourly_regional_and_weekly_features_use_nothing_after_day_d(sample):
+    rng = np.random.default_rng(3)
+    hourly = sample.copy()  # end-of-day columns as an hourly file would give them
+    for suffix in ("soir", "fin", "min"):
+        hourly[f"PM10_{suffix}"] = hourly["PM10"] * rng.uniform(0.5, 1.5, len(hourly))
+    day = pd.Timestamp("2018-03-20")
+    X, _ = make_features(hourly, "Lille Fives", "PM10")
+    for col in ("soir_j0", "fin_j0", "pente_soir", "region_max_j0", "region_soir_j0", "hebdo_j1"):
+        assert col in X.columns
+    X2, _ = make_features(_corrupt_after(hourly, day, 4), "Lille Fives", "PM10")
+    pd.testing.assert_series_equal(X.loc[day], X2.loc[day], check_names=False)
+    later = day + pd.Timedelta(days=1)
+    assert X.loc[later, "soir_j0"] != X2.loc[later, "soir_j0"]
+    # the weekly feature is the mean of the 4 previous values of tomorrow's weekday
+    obs = hourly[hourly["station"] == "Lille Fives"].set_index("date")["PM10"]
+    lags = [obs[day - pd.Timedelta(days=6 + 7 * k)] for k in range(4)]
+    assert X.loc[day, "hebdo_j1"] == pytest.approx(np.mean(lags))
+
+
 def test_weather_forecast_option_is_the_only_future_information(sample):
     day = pd.Timestamp("2017-02-20")
     X, _ = make_features(sample, "Lille Fives", "PM10", use_weather_forecast=True)
@@ -156,6 +175,34 @@ def test_exceedance_probability_is_monotonic():
     assert np.all(np.diff(p50) >= 0) and p50[0] < 0.01 and p50[-1] > 0.99
     p80 = aqm.exceedance_probability(log_pred, residuals, 80)
     assert np.all(p80 <= p50)
+
+
+def test_calibration_is_monotonic_and_identity_without_events():
+    rng = np.random.default_rng(1)
+    raw = rng.uniform(0, 1, 2000)
+    truth = rng.uniform(0, 1, 2000) < raw**2  # raw probabilities are too high
+    knots = aqm.fit_calibration(raw, truth)
+    assert knots is not None
+    grid = np.linspace(0, 1, 21)
+    calibrated = aqm.calibrate(grid, knots)
+    assert np.all(np.diff(calibrated) >= 0) and calibrated[10] < 0.4  # ≈ 0.25 at 0.5
+    assert aqm.fit_calibration(raw, np.zeros(2000, bool)) is None
+    np.testing.assert_array_equal(aqm.calibrate(grid, None), grid)
+
+
+def test_alert_rule_is_chosen_on_out_of_fold_f1():
+    rng = np.random.default_rng(2)
+    truth = rng.uniform(0, 1, 400) < 0.1
+    today = truth.copy()  # persistence perfect, probability noise
+    rule, _ = aqm.best_alert_rule(rng.uniform(0, 1, 400), today, truth)
+    assert rule == "persistance"
+    prob = np.where(truth, 0.9, 0.1)  # probability perfect, persistence noise
+    rule, cutoff = aqm.best_alert_rule(prob, rng.uniform(0, 1, 400) < 0.1, truth)
+    assert rule == "probabilite" and 0.1 < cutoff <= 0.9
+    rule, _ = aqm.best_alert_rule(prob, today, np.zeros(400, bool))  # no events: fallback
+    assert rule == "probabilite_ou_persistance"
+    flags = aqm.apply_alert_rule(rule, np.array([True, False, False]), np.array([0, 1, 0], bool))
+    assert flags.tolist() == [True, True, False]
 
 
 def test_atmo_classes_and_thresholds():

@@ -155,3 +155,38 @@ def test_column_map_and_unknown_layout(tmp_path):
         path, column_map={"jour_mesure": "date", "site_mesure": "station", "particules": "PM10"}
     )
     assert daily["PM10"].tolist() == [12.0] and daily["station"].tolist() == ["A"]
+
+
+def test_hourly_wide_gives_end_of_day_columns(tmp_path):
+    # day 1: 10 all day, evening 19h-24h = 40, 50, 60, 70, 80, 90 (hour 24 = last hour)
+    day1 = [10] * 18 + [40, 50, 60, 70, 80, 90]
+    day2 = [20] * 18 + [None, None, None, 5, None, None]  # evening too sparse, 1 last hour
+    path = tmp_path / "export_NO2.csv"
+    path.write_text(hourly_wide_text({"S1": day1 + day2}), encoding="utf-8")
+    daily = read_air_quality(path).set_index("date")
+    d1, d2 = pd.Timestamp("2017-03-01"), pd.Timestamp("2017-03-02")
+    assert daily.loc[d1, "NO2_soir"] == pytest.approx(65.0)
+    assert daily.loc[d1, "NO2_fin"] == pytest.approx(80.0)  # hours 22, 23, 24
+    assert daily.loc[d1, "NO2_min"] == 10
+    assert np.isnan(daily.loc[d2, "NO2_soir"]) and np.isnan(daily.loc[d2, "NO2_fin"])
+    assert daily.loc[d2, "NO2_min"] == 5  # 19 valid hours of 24: the 75 % rule is met
+
+
+def test_hours_0_to_23_end_of_day_window_is_shifted(tmp_path):
+    lines = ["date;heure;S1"] + [f"2019-07-01;{h};{h}" for h in range(24)]
+    path = tmp_path / "o3.csv"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    daily = read_air_quality(path, pollutant="O3")
+    assert daily["O3_fin"].iloc[0] == pytest.approx(22.0)  # hours 21, 22, 23
+    assert daily["O3_soir"].iloc[0] == pytest.approx(20.5)  # hours 18..23
+
+
+def test_long_hourly_layout_gives_end_of_day_columns(tmp_path):
+    times = pd.date_range("2019-07-01 00:00", periods=24, freq="h")
+    rows = ["date,station,polluant,valeur"]
+    rows += [f"{t:%Y-%m-%d %H:%M},S1,O3,{t.hour * 2}" for t in times]
+    path = tmp_path / "long.csv"
+    path.write_text("\n".join(rows), encoding="utf-8")
+    daily = read_air_quality(path)
+    assert daily["O3_max"].iloc[0] == 46 and daily["O3_min"].iloc[0] == 0
+    assert daily["O3_fin"].iloc[0] == pytest.approx(44.0)

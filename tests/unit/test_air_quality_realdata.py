@@ -57,8 +57,11 @@ def test_no2_pipeline_against_persistence(no2, station):
     assert result.target == "NO2_max" and result.test_year == 2019
     assert s["modele"]["threshold_days"] > 50
     assert s["modele"]["mae"] < s["climatologie_mensuelle"]["mae"]
-    assert s["modele"]["mae"] < s["persistance"]["mae"]  # the weekly cycle is known ahead
+    # end of day from hourly data, region and weekly cycle: ≥ 10 % (measured 13-14 %, quick)
+    assert aq.gain_over_persistence(result) >= 0.10
     assert s["modele"]["recall"] > 0.5
+    assert s["modele"]["f1"] >= s["persistance"]["f1"]
+    assert "soir_j0" in result.model.feature_names
 
 
 @pytest.mark.parametrize("station", ["CERGY", "LOGNES"])
@@ -68,5 +71,5 @@ def test_o3_pipeline_against_persistence(o3, station):
     assert result.target == "O3_max" and result.threshold == 180
     assert s["modele"]["threshold_days"] >= 1
     assert s["modele"]["mae"] < s["climatologie_mensuelle"]["mae"]
-    assert s["modele"]["mae"] < 1.1 * s["persistance"]["mae"]  # no weather: persistence is hard
+    assert aq.gain_over_persistence(result) >= 0.05  # no weather (measured 10-13 %, quick)
     assert s["modele"]["tp"] >= s["persistance"]["tp"]
