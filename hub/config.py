@@ -25,7 +25,7 @@ from hub.demo import demo_accounts, demo_group_members
 from hub.secrets import ensure_private_dir, hub_secrets
 from hub.seed import parse_launch_options, seed_for_spawner
 from hub.settings import Settings
-from models.contract import entry_ids
+from models.entries import entry_ids
 
 HUB_DIR = Path(__file__).resolve().parent
 # JUPYTER_CONFIG_PATH of the single-user servers: server extensions, JupyterLab defaults.

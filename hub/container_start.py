@@ -38,8 +38,7 @@ def entry_for(env: Mapping[str, str]) -> str | None:
 def already_seeded(env: Mapping[str, str], entry_id: str) -> bool:
     """True when a plain relaunch has nothing to do (seeded, no reset asked).
 
-    Checked before importing ``hub.seed``, whose imports (pandas, via ``models.contract``)
-    cost about half a second of every start.
+    A plain file check, before importing ``hub.seed`` and the entry catalogue at all.
     """
     if env.get("BIBLIO_RESET_TOKEN", "").strip():
         return False

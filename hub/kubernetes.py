@@ -44,7 +44,7 @@ from hub.docker import (
     prepare_spawn,
 )
 from hub.settings import Settings, SettingsError
-from models.contract import entry_ids
+from models.entries import entry_ids
 
 SPAWNER_CLASS = "kubespawner.KubeSpawner"
 PULL_POLICIES = ("IfNotPresent", "Always", "Never")

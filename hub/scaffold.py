@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import string
 import sys
@@ -25,6 +24,7 @@ import nbformat
 from hub import scaffold_templates
 from hub.runner import entries
 from models.errors import BiblioError
+from models.fsutil import write_text
 
 PARAMETERS = """data_path = None  # votre fichier CSV (None : l'échantillon fourni)
 column_map = {}  # correspondance {"nom dans votre fichier": "nom attendu"}
@@ -205,10 +205,7 @@ def catalog_record(entry_id: str, title: str, root: Path) -> str:
 
 
 def _write(path: Path, text: str, created: list[Path]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    write_text(path, text)
     created.append(path)
 
 

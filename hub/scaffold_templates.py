@@ -231,6 +231,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from models.fsutil import atomic_path
+
 DEFAULT_SEED = ${seed}
 WEEKDAY_EFFECT = (1.0, 1.05, 1.1, 1.05, 0.95, 0.6, 0.5)
 
@@ -258,13 +260,9 @@ def generate(seed: int = DEFAULT_SEED, sites: int = 3, days: int = 240) -> pd.Da
 
 
 def write_sample(dataset_dir: Path | str, seed: int = DEFAULT_SEED) -> Path:
-    """Write ``sample.csv`` into ``dataset_dir`` (temporary file, then ``os.replace``)."""
-    import os
-
+    """Write ``sample.csv`` into ``dataset_dir`` atomically."""
     target = Path(dataset_dir) / "sample.csv"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(".sample.csv.tmp")
-    generate(seed=seed).to_csv(tmp, index=False, encoding="utf-8")
-    os.replace(tmp, target)
+    with atomic_path(target) as tmp:
+        generate(seed=seed).to_csv(tmp, index=False, encoding="utf-8")
     return target
 '''

@@ -10,11 +10,11 @@ from __future__ import annotations
 import os
 import secrets
 import stat
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from hub.settings import SettingsError
+from models.fsutil import write_text
 
 COOKIE_SECRET_NAME = "jupyterhub_cookie_secret"
 PROXY_TOKEN_NAME = "proxy_auth_token"
@@ -39,15 +39,7 @@ def ensure_private_dir(path: Path) -> Path:
 
 
 def _write_private(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="ascii") as handle:
-            handle.write(text + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text(path, text + "\n", encoding="ascii", mode=0o600)
 
 
 def ensure_secret(path: Path, nbytes: int = 32) -> str:

@@ -21,13 +21,13 @@ import json
 import os
 import secrets
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from hub.launch import check_entry_id, default_url
-from models.contract import entry_ids, entry_paths
+from models.entries import entry_ids, entry_paths
+from models.fsutil import atomic_path, write_json
 
 MARKER_NAME = ".biblio-seed.json"
 DATA_DIRNAME = "donnees"
@@ -69,16 +69,8 @@ def seed_sources(entry_id: str, repo_root: Path | str | None = None) -> dict[str
 
 
 def _copy_atomic(src: Path, dest: Path) -> None:
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", dir=dest.parent)
-    os.close(fd)
-    try:
+    with atomic_path(dest) as tmp:
         shutil.copyfile(src, tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def read_marker(workdir: Path) -> dict[str, Any] | None:
@@ -92,10 +84,7 @@ def read_marker(workdir: Path) -> dict[str, Any] | None:
 
 
 def _write_marker(workdir: Path, data: dict[str, Any]) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{MARKER_NAME}.", dir=workdir)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(data, handle, ensure_ascii=False, indent=2)
-    os.replace(tmp, workdir / MARKER_NAME)
+    write_json(workdir / MARKER_NAME, data)
 
 
 def seed_workdir(

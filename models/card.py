@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import resource
-import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -18,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from models.fsutil import write_text
 from models.metrics import comparison_table
 from models.quality import fmt_fr
 
@@ -188,14 +188,4 @@ def render_card(
 
 def write_card(path: Path | str, text: str) -> Path:
     """Write the card atomically (temporary file, then ``os.replace``)."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text if text.endswith("\n") else text + "\n")
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; a card is meant to be read by everyone
-        os.replace(tmp, target)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-    return target
+    return write_text(path, text if text.endswith("\n") else text + "\n")

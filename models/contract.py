@@ -13,58 +13,28 @@ import math
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+# Where each part of an entry lives: pandas-free, re-exported here for existing callers.
+from models.entries import REPO_ROOT, EntryPaths, entry_ids, entry_paths
+
+__all__ = [
+    "REPO_ROOT",
+    "EntryPaths",
+    "entry_ids",
+    "entry_paths",
+    "METRICS_NAME",
+    "metrics_payload",
+    "to_jsonable",
+    "write_outputs",
+]
+
 
 METRICS_NAME = "metrics.json"
-
-
-@dataclass(frozen=True)
-class EntryPaths:
-    """Paths of every part of one entry (they may not all exist)."""
-
-    entry_id: str
-    dataset_dir: Path
-    sample: Path
-    schema: Path
-    datasheet: Path
-    module: Path
-    generator: Path
-    notebook: Path
-    artifact: Path
-    card: Path
-    catalog_record: Path
-
-
-def entry_ids(root: Path | str | None = None) -> list[str]:
-    """Ids of the entries, i.e. the stems of ``notebooks/*.ipynb``, sorted."""
-    base = Path(root) if root is not None else REPO_ROOT
-    return sorted(p.stem for p in (base / "notebooks").glob("*.ipynb") if p.is_file())
-
-
-def entry_paths(entry_id: str, root: Path | str | None = None) -> EntryPaths:
-    """Paths of every part of ``entry_id`` (see the table in ``docs/design.md``)."""
-    base = Path(root) if root is not None else REPO_ROOT
-    dataset_dir = base / "datasets" / entry_id
-    return EntryPaths(
-        entry_id=entry_id,
-        dataset_dir=dataset_dir,
-        sample=dataset_dir / "sample.csv",
-        schema=dataset_dir / "schema.json",
-        datasheet=dataset_dir / "README.md",
-        module=base / "models" / f"{entry_id}.py",
-        generator=base / "models" / "generators" / f"{entry_id}.py",
-        notebook=base / "notebooks" / f"{entry_id}.ipynb",
-        artifact=base / "models" / "artifacts" / f"{entry_id}.skops",
-        card=base / "models" / "cards" / f"{entry_id}.md",
-        catalog_record=base / "hub" / "catalog" / "entries" / f"{entry_id}.yaml",
-    )
 
 
 def to_jsonable(value: Any) -> Any:

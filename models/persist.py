@@ -9,8 +9,6 @@ skops does not trust by itself (``skops.io.get_untrusted_types``) and refuses th
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import zipfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -19,6 +17,7 @@ from typing import Any
 import skops.io as sio
 
 from models.errors import ModelFileError, UntrustedModelError
+from models.fsutil import atomic_path
 
 METADATA_MEMBER = "biblio_metadata.json"
 
@@ -55,20 +54,11 @@ def save_model(obj: Any, path: Path | str, *, metadata: dict[str, Any] | None = 
     Returns the path. The parent folder is created if needed.
     """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
+    with atomic_path(target) as tmp:
         sio.dump(obj, tmp, compression=zipfile.ZIP_DEFLATED)
         if metadata is not None:
             with zipfile.ZipFile(tmp, "a") as archive:
                 archive.writestr(METADATA_MEMBER, json.dumps(metadata, ensure_ascii=False))
-        # mkstemp creates 0600; a model file is meant to be read by every demonstrator.
-        tmp.chmod(0o644)
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
     return target
 
 

@@ -13,9 +13,7 @@ import csv
 import datetime as dt
 import io
 import json
-import os
 import re
-import tempfile
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -26,6 +24,7 @@ from hub.catalog import normalise as n
 from hub.catalog.national import FIELDS, FIELDS_BY_NAME, FieldSpec
 from hub.catalog.tiers import Tier
 from models.errors import BiblioError
+from models.fsutil import write_json
 
 SINGLE_LINE_FIELDS = {"Nom_collectivite", "Nom_du_projet", "Partenaires", "SIRET"}
 
@@ -295,17 +294,7 @@ def import_csv(path: Path | str, specs: Sequence[FieldSpec] = FIELDS) -> ImportR
 
 def write_import(result: ImportResult, dest: Path | str) -> Path:
     """Write the import as JSON at ``dest`` atomically (temporary file then ``os.replace``)."""
-    target = Path(dest)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(result.to_json(), fh, ensure_ascii=False, indent=1)
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return target
+    return write_json(dest, result.to_json(), indent=1)
 
 
 def load_import(path: Path | str) -> list[dict[str, Any]]:

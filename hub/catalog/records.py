@@ -22,7 +22,7 @@ import yaml
 from hub.catalog import normalise as n
 from hub.catalog.importer import Problem, normalise_fields
 from hub.catalog.national import FIELDS_BY_NAME
-from models.contract import REPO_ROOT, entry_paths
+from models.entries import REPO_ROOT, entry_paths
 
 TOP_KEYS = {"id", "national", "expert"}
 EXPERT_KEYS = {"notebook", "model_card", "datasheet", "sources", "launch", "last_run"}

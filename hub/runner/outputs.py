@@ -8,13 +8,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
 
+from models import fsutil
 from models.contract import to_jsonable
 from models.errors import BiblioError
 
@@ -81,7 +81,4 @@ def discard(tmp: Path, target: Path, *, keep: bool) -> Path | None:
 
 def write_json(path: Path, payload: dict[str, Any]) -> None:
     """Write JSON through a temporary file and ``os.replace``."""
-    text = json.dumps(to_jsonable(payload), ensure_ascii=False, indent=2, allow_nan=False)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    fsutil.write_json(path, to_jsonable(payload), allow_nan=False)

@@ -35,13 +35,13 @@ committed sample.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import holidays
 import numpy as np
 import pandas as pd
+
+from models.fsutil import atomic_path
 
 STATIONS: dict[str, dict[str, float]] = {
     # name: multiplicative factors (PM10, NO2, O3), PM2.5 measured (1/0), traffic weight
@@ -241,19 +241,10 @@ def generate(
 
 def write_sample(dataset_dir: Path | str, seed: int = 59350) -> Path:
     """Write ``sample.csv`` (UTF-8, ``,`` separator, ISO dates) into ``dataset_dir`` atomically."""
-    folder = Path(dataset_dir)
-    folder.mkdir(parents=True, exist_ok=True)
     df = generate(seed=seed)
-    target = folder / "sample.csv"
-    fd, tmp = tempfile.mkstemp(prefix=".sample-", suffix=".csv", dir=folder)
-    os.close(fd)
-    try:
+    target = Path(dataset_dir) / "sample.csv"
+    with atomic_path(target) as tmp:
         df.to_csv(tmp, index=False, date_format="%Y-%m-%d", encoding="utf-8")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
     return target
 
 

@@ -29,14 +29,14 @@ d'anomalies`` is filled like Nantes's crude daily flag (``Forte`` for a day with
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import holidays
 import numpy as np
 import pandas as pd
 from vacances_scolaires_france import SchoolHolidayDates
+
+from models.fsutil import atomic_path
 
 SEED = 2024
 START = "2022-01-01"
@@ -364,14 +364,8 @@ def generate(seed: int = SEED, start: str = START, end: str = END) -> dict[str, 
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         frame.to_csv(tmp, sep=";", index=False, encoding="utf-8", lineterminator="\n")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def write_sample(dataset_dir: Path | str, seed: int = SEED) -> dict[str, Path]:

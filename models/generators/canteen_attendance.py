@@ -33,6 +33,8 @@ import holidays as holidays_lib
 import numpy as np
 import pandas as pd
 
+from models.fsutil import atomic_path
+
 DEFAULT_SEED = 20180903
 DEFAULT_START = "2015-09-01"
 DEFAULT_END = "2019-07-05"
@@ -209,16 +211,11 @@ def generate(
 
 def write_sample(dataset_dir: Path | str, seed: int = DEFAULT_SEED) -> Path:
     """Write ``sample.csv`` (UTF-8, ``,`` separated, ISO dates, empty = missing) atomically."""
-    import os
-
-    out = Path(dataset_dir)
-    out.mkdir(parents=True, exist_ok=True)
     frame = generate(seed)
     frame["date"] = frame["date"].dt.strftime("%Y-%m-%d")
-    target = out / "sample.csv"
-    tmp = out / f".sample.csv.{os.getpid()}.tmp"
-    frame.to_csv(tmp, index=False, encoding="utf-8", lineterminator="\n")
-    os.replace(tmp, target)
+    target = Path(dataset_dir) / "sample.csv"
+    with atomic_path(target) as tmp:
+        frame.to_csv(tmp, index=False, encoding="utf-8", lineterminator="\n")
     return target
 
 
