@@ -1,6 +1,7 @@
 # biblio-ia: two commands do the whole set-up (see README).
 #   make run   installs what is missing and starts the hub on http://127.0.0.1:8000
-#   make test  installs what is missing (Debian's chromium too) and runs the whole test suite
+#   make test  installs what is missing (Debian's chromium, docker.io and debootstrap too) and runs
+#              the whole test suite, the docker layer with a private engine included
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -8,7 +9,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.biblio-installed
 NODE_STAMP := node_modules/.biblio-installed
 
-.PHONY: run test install lint format clean-state bench
+.PHONY: run test install lint format docs bench
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,10 +28,12 @@ install: $(STAMP) $(NODE_STAMP)
 run: install
 	$(BIN)/jupyterhub -f jupyterhub_config.py
 
-test: install /usr/bin/chromium
-	$(BIN)/pytest
+# Every layer, the docker one included: Docker's engine and debootstrap are installed when
+# missing, the private engine is started for the run (CI fails loudly if it cannot start).
+test: install /usr/bin/chromium docker-tools
+	scripts/with-docker.sh $(BIN)/pytest
 
-# launch latency of a demonstrator, API and browser, JSON on stdout (README, "Performance")
+# launch latency of a demonstrator, API and browser, JSON on stdout (docs/performance.md)
 bench: install /usr/bin/chromium
 	$(BIN)/python benchmarks/launch.py --launches 10
 
@@ -40,17 +43,23 @@ lint: install
 format: install
 	$(BIN)/ruff format . && $(BIN)/ruff check --fix .
 
-# --- Docker mode (issue 8): images and the docker test layer ------------------------------
+# docs/configuration.md is generated from the declarations of hub/config/settings.py
+docs: install
+	$(BIN)/python -m hub.config.settings docs/configuration.md
+
+# --- Docker mode: images and the docker test layer ----------------------------------------
 # `make images` starts a private Docker engine (scripts/dockerd.sh) if none answers and builds
 # the demonstrator image (local Debian base made by debootstrap when no registry is reachable).
 # `make docker-test` runs tests/docker (it starts/stops the engine itself, skips when it cannot).
 DOCKER_SOCK ?= unix:///run/biblio-ia-docker/docker.sock
 
-.PHONY: images docker-test dockerd-stop
+.PHONY: images docker-tools docker-test dockerd-stop
 
-images: install
+docker-tools:
 	@command -v dockerd >/dev/null && command -v debootstrap >/dev/null || \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io debootstrap)
+
+images: install docker-tools
 	scripts/dockerd.sh start
 	DOCKER_HOST=$(DOCKER_SOCK) images/build.sh singleuser
 

@@ -1,7 +1,7 @@
 """Load benchmark of the catalog: N concurrent anonymous clients on 127.0.0.1 (a script).
 
-Starts a throwaway hub (``hub.localhub.LocalHub``, the real configuration and proxy) unless
-``--url`` points at a running one, then runs ``--clients`` concurrent anonymous clients, each
+Starts a throwaway hub (``tests.support.localhub.LocalHub``: the real configuration and proxy)
+unless ``--url`` points at a running one, then runs ``--clients`` concurrent anonymous clients, each
 sending ``--requests`` requests alternating the catalog page (search + filter) and the JSON
 API, through the public proxy. Bounded: at most 200 clients, 200 requests each, and
 ``--max-seconds``. Prints JSON: p50/p95/max latency of page and API, throughput, errors.
@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         if urlparse(base).hostname not in ("127.0.0.1", "localhost"):
             parser.error("--url doit viser 127.0.0.1 (boucle locale uniquement)")
     else:
-        from hub.localhub import LocalHub
+        from tests.support.localhub import LocalHub
 
         hub = LocalHub(Path(tempfile.mkdtemp(prefix="biblio-catalog-load-")))
         hub.start()

@@ -3,7 +3,7 @@
     DOCKER_HOST=unix:///run/biblio-ia-docker/docker.sock \\
         .venv/bin/python benchmarks/docker_launch.py --launches 10 --concurrent 3
 
-Starts a real hub in docker mode (``hub.localhub.LocalHub``, image already built with
+Starts a real hub in docker mode (``tests.support.localhub.LocalHub``, image already built with
 ``images/build.sh``), then:
 
 - ``--launches`` times: start a named server through the REST API and wait until it is
@@ -31,9 +31,10 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from hub.dockerspawner import LABEL_USER  # noqa: E402
-from hub.localhub import LocalHub  # noqa: E402
-from models.contract import entry_ids  # noqa: E402
+from hub.config.settings import Settings  # noqa: E402
+from hub.spawners.docker_spawner import LABEL_USER  # noqa: E402
+from models.entries import entry_ids  # noqa: E402
+from tests.support.localhub import LocalHub  # noqa: E402
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -57,9 +58,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--launches", type=int, default=10)
     parser.add_argument("--concurrent", type=int, default=3)
-    parser.add_argument(
-        "--image", default=os.environ.get("BIBLIO_IMAGE", "biblio-ia-singleuser:latest")
-    )
+    parser.add_argument("--image", default=Settings.from_env().image)
     args = parser.parse_args()
     docker_host = os.environ.get("DOCKER_HOST", "unix:///run/biblio-ia-docker/docker.sock")
     client = docker.DockerClient(base_url=docker_host)

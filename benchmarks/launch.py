@@ -1,7 +1,7 @@
 """Launch latency of a demonstrator: REST API (request -> ready) and browser (click -> notebook).
 
-Starts a throwaway hub (``hub.localhub.LocalHub``, real proxy, demo mode, state in a temporary
-folder), then:
+Starts a throwaway hub (``tests.support.localhub.LocalHub``, real proxy, demo mode, state in a
+temporary folder), then:
 
 - **api**: ``POST /hub/api/users/<u>/servers/<entry_id>`` with the user's token, until the
   server is ready (JupyterHub answers 201 once it is up and routed), ``--launches`` times,
@@ -30,9 +30,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from hub import launch  # noqa: E402
-from hub.localhub import LocalHub  # noqa: E402
-from models.contract import REPO_ROOT, entry_ids  # noqa: E402
+from hub.config.settings import Settings  # noqa: E402
+from hub.spawners import launch  # noqa: E402
+from models.entries import entry_ids  # noqa: E402
+from tests.support.localhub import LocalHub  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -103,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-forkserver", action="store_true", help="BIBLIO_FORKSERVER=0")
     parser.add_argument("--out", type=Path, help="also write the JSON here")
     args = parser.parse_args(argv)
-    repo = Path(os.environ.get("BIBLIO_REPO_ROOT") or REPO_ROOT)
+    repo = Settings.from_env().repo_root
     entries = entry_ids(repo)
     if not entries:
         print(f"aucune entrée : aucun notebooks/*.ipynb dans {repo}", file=sys.stderr)

@@ -6,7 +6,7 @@ Measures, on this machine:
   processes) — goal ≤ 20 s;
 - ``canteen_full_150k``: wall time of one full (not quick) ``biblio run canteen_attendance``
   on a generated file of about 150,000 rows (more canteens and years than the sample, made by
-  ``models.generators.canteen_attendance``) — goal ≤ 20 s.
+  ``models.canteen_attendance.sample``) — goal ≤ 20 s.
 
 Each measure runs the real console command in a subprocess. The machine's load average is
 recorded before and after, since the cores may be shared.
@@ -31,7 +31,7 @@ GOAL_S = 20.0
 
 
 def _biblio(*args: str) -> tuple[int, float, str]:
-    cmd = [sys.executable, "-m", "hub.cli", *args]
+    cmd = [sys.executable, "-m", "hub.runner.cli", *args]
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, check=False)
     return proc.returncode, time.perf_counter() - t0, proc.stdout + proc.stderr
@@ -64,7 +64,7 @@ def bench_run_all(work: Path) -> dict:
 
 def canteen_file(work: Path, rows: int) -> tuple[Path, int]:
     """A canteen CSV of about ``rows`` rows: 2011-2019 and as many canteens as needed."""
-    from models.generators import canteen_attendance as gen
+    from models.canteen_attendance import sample as gen
 
     start, end = "2011-09-01", "2019-07-05"
     days = len(gen.service_days(start, end))

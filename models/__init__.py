@@ -1,1 +1,1 @@
-"""biblio-ia models: shared foundation and one module per library entry."""
+"""biblio-ia models: the flat shared foundation and one package ``models/<entry_id>/`` per entry."""

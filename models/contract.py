@@ -1,8 +1,14 @@
 """The entry contract: where each part of a library entry lives, and how a run writes outputs.
 
 An entry exists when ``notebooks/<id>.ipynb`` exists. Every other part is found from the id
-(see ``docs/design.md``). ``write_outputs`` writes ``metrics.json`` and the predictions of a
-notebook run atomically, and ``metrics_payload`` builds the ``metrics.json`` document.
+(see ``docs/design.md``). ``write_outputs`` writes ``metrics.json`` and the tables of a
+notebook run (the entry's ``outputs``) atomically; ``metrics_payload`` builds the
+``metrics.json`` document.
+
+Tables are opened by agents in a spreadsheet: ``neutralise_frame`` (applied by
+``write_outputs``) prefixes with ``'`` every text cell and column name that begins with ``=``,
+``+``, ``-``, ``@``, a tab or a carriage return, so that no cell is read as a formula (OWASP's
+advice on CSV injection); numbers, negative ones included, stay numbers.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import math
 import os
 import shutil
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +28,7 @@ import pandas as pd
 
 # Where each part of an entry lives: pandas-free, re-exported here for existing callers.
 from models.entries import REPO_ROOT, EntryPaths, entry_ids, entry_paths
+from models.io import _NUMBER
 
 __all__ = [
     "REPO_ROOT",
@@ -29,12 +37,45 @@ __all__ = [
     "entry_paths",
     "METRICS_NAME",
     "metrics_payload",
+    "neutralise_cell",
+    "neutralise_frame",
     "to_jsonable",
     "write_outputs",
 ]
 
 
 METRICS_NAME = "metrics.json"
+SET_ASIDE_FILE = "lignes_ecartees.csv"
+"""The rows set aside from the user's file, beside the outputs (``models.acceptance``)."""
+
+#: First characters a spreadsheet may read as the start of a formula (OWASP, CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_cell(value: Any) -> Any:
+    """``value`` with a leading ``'`` when it is text a spreadsheet would read as a formula.
+
+    Numbers, and text that is only a number (``-3``, ``+1,5``), are returned unchanged.
+    """
+    if not isinstance(value, str) or not value.startswith(FORMULA_STARTS):
+        return value
+    if _NUMBER.match(value):  # a number written as text (-3, +1,5): left as it is
+        return value
+    return "'" + value
+
+
+def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` whose text cells and column names cannot start a formula."""
+    out = frame.copy()
+    for column in out.columns:
+        series = out[column]
+        if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_datetime64_any_dtype(series):
+            continue
+        if isinstance(series.dtype, pd.CategoricalDtype):
+            series = series.astype(object)
+        out[column] = series.map(neutralise_cell)
+    out.columns = [neutralise_cell(c) for c in out.columns]
+    return out
 
 
 def to_jsonable(value: Any) -> Any:
@@ -91,13 +132,16 @@ def _data_section(quality: Any) -> dict[str, Any]:
         return {"rows": 0, "period": [None, None], "grade": None, "reasons": [], "summary": {}}
     q = quality.to_dict() if hasattr(quality, "to_dict") else dict(quality)
     q = to_jsonable(q)
-    return {
+    out = {
         "rows": q.get("rows", 0),
         "period": q.get("period", [None, None]),
         "grade": q.get("grade"),
         "reasons": q.get("reasons", []),
         "summary": q.get("summary", {}),
     }
+    if q.get("acceptance") is not None:
+        out["acceptance"] = q["acceptance"]
+    return out
 
 
 def metrics_payload(
@@ -131,36 +175,66 @@ def metrics_payload(
     }
 
 
+def _split_set_aside(metrics: dict[str, Any]) -> tuple[dict[str, Any], pd.DataFrame | None]:
+    """``metrics`` without the rows set aside, and those rows as the CSV table (or ``None``)."""
+    from models.acceptance import SET_ASIDE_COLUMNS
+
+    data = metrics.get("data") if isinstance(metrics, dict) else None
+    acceptance = data.get("acceptance") if isinstance(data, dict) else None
+    if acceptance is None:
+        return metrics, None
+    if hasattr(acceptance, "to_dict"):
+        acceptance = acceptance.to_dict()
+    acceptance = dict(acceptance)
+    rows = acceptance.pop("set_aside", None) or []
+    table = pd.DataFrame(list(rows), columns=list(SET_ASIDE_COLUMNS))
+    return {**metrics, "data": {**data, "acceptance": acceptance}}, table
+
+
 def write_outputs(
     output_dir: Path | str,
     metrics: dict[str, Any],
-    predictions: pd.DataFrame,
+    tables: pd.DataFrame | Mapping[str, pd.DataFrame],
     *,
     predictions_name: str = "predictions.csv",
-    extra: dict[str, pd.DataFrame] | None = None,
+    extra: Mapping[str, pd.DataFrame] | None = None,
 ) -> dict[str, Path]:
-    """Write ``metrics.json``, the predictions CSV and ``extra`` CSVs into ``output_dir``.
+    """Write ``metrics.json`` and the tables of a run (CSV) into ``output_dir``.
 
+    ``tables``: the entry's ``outputs(...)`` (file name → table), or one predictions table
+    written as ``predictions_name``; ``extra`` adds tables (``.csv`` appended when missing).
+    When ``metrics["data"]["acceptance"]`` lists the rows set aside from the user's file
+    (``models.acceptance``), they are written as ``lignes_ecartees.csv`` (line, column,
+    value, French reason; text neutralised against formula injection) and only their counts
+    stay in ``metrics.json``.
+    Text cells that a spreadsheet would read as formulas are neutralised (``neutralise_frame``).
     Atomic: everything is first written into a temporary folder inside ``output_dir`` (same
     file system), then each file is moved in place with ``os.replace``; ``metrics.json`` is
     moved last, so its presence means the run's outputs are complete. Returns the paths.
     """
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    tables: dict[str, pd.DataFrame] = {predictions_name: predictions}
-    for name, frame in (extra or {}).items():
-        tables[name if name.endswith(".csv") else f"{name}.csv"] = frame
-    for name in tables:
+    metrics, set_aside = _split_set_aside(metrics)
+    named = dict(tables) if isinstance(tables, Mapping) else {predictions_name: tables}
+    if set_aside is not None:
+        named = {**named, SET_ASIDE_FILE: set_aside}
+    files: dict[str, pd.DataFrame] = {}
+    for name, frame in {**named, **(extra or {})}.items():
+        files[name if name.endswith(".csv") else f"{name}.csv"] = frame
+    for name in files:
         if Path(name).name != name or name == METRICS_NAME:
             raise ValueError(f"invalid output file name: {name!r}")
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-outputs-", dir=out))
     written: dict[str, Path] = {}
     try:
-        for name, frame in tables.items():
-            frame.to_csv(tmp / name, index=False, encoding="utf-8")
+        for name, frame in files.items():
+            # RFC 4180 line ends: a carriage return inside a cell is then quoted, not a row end
+            neutralise_frame(frame).to_csv(
+                tmp / name, index=False, encoding="utf-8", lineterminator="\r\n"
+            )
         text = json.dumps(to_jsonable(metrics), ensure_ascii=False, indent=2, allow_nan=False)
         (tmp / METRICS_NAME).write_text(text + "\n", encoding="utf-8")
-        for name in [*tables, METRICS_NAME]:
+        for name in [*files, METRICS_NAME]:
             os.replace(tmp / name, out / name)
             written[name] = out / name
     finally:

@@ -14,9 +14,11 @@ precisely; a file that cannot be read at all raises ``DataReadError`` with a Fre
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import re
 import unicodedata
+import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -52,7 +54,6 @@ _SEPARATOR_NAMES = {";": "point-virgule", ",": "virgule", "\t": "tabulation", "|
 
 _NUMBER = re.compile(r"^[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?$")
 _DOT_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(?:\.\d{3})+,\d+$")
-_LEADING_ZERO_ID = re.compile(r"^0\d+$")
 _SPACES = re.compile(r"[ \u00a0\u202f\u2009]")
 _TZ_SUFFIX = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$")
 _DATE_LIKE = re.compile(r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}")
@@ -72,6 +73,9 @@ _DATE_FORMATS = (
 )
 
 _SNIFF_LINES = 60
+_SNIFF_CHARS = 65_536
+"""Each sniffed line is cut there (the csv module refuses fields over 128 KiB)."""
+_GZIP_MAGIC = b"\x1f\x8b"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -225,6 +229,13 @@ def _numeric_or_none(values: pd.Series) -> pd.Series | None:
     return pd.to_numeric(text, errors="coerce")
 
 
+def _in_range(parsed: pd.Series) -> pd.Series:
+    """Dates pandas can hold in nanoseconds (years 1677 to 2262); the others (year 2915,
+    a typing slip) become ``NaT``, reported as unreadable like any other bad date."""
+    inside = (parsed >= pd.Timestamp.min) & (parsed <= pd.Timestamp.max)
+    return parsed.where(inside).astype("datetime64[ns]")
+
+
 def parse_dates(series: pd.Series) -> pd.Series:
     """Parse dates written ``YYYY-MM-DD``, ``DD/MM/YYYY`` (optionally with a time) and variants.
 
@@ -241,14 +252,15 @@ def parse_dates(series: pd.Series) -> pd.Series:
     tz_mask = todo & text.str.contains(_TZ_SUFFIX, regex=True).fillna(False)
     if tz_mask.any():
         parsed = pd.to_datetime(text[tz_mask], format="ISO8601", utc=True, errors="coerce")
-        result.loc[tz_mask] = parsed.dt.tz_convert("Europe/Paris").dt.tz_localize(None)
+        result.loc[tz_mask] = _in_range(parsed.dt.tz_convert("Europe/Paris").dt.tz_localize(None))
         todo &= ~tz_mask
     for pattern, fmt in _DATE_FORMATS:
         if not todo.any():
             break
         match = todo & text.str.match(pattern).fillna(False)
         if match.any():
-            result.loc[match] = pd.to_datetime(text[match], format=fmt, errors="coerce")
+            parsed = pd.to_datetime(text[match], format=fmt, errors="coerce")
+            result.loc[match] = _in_range(parsed)
             todo &= ~match
     return result
 
@@ -300,22 +312,60 @@ def wide_to_long(
 # Files
 
 
+def check_data_path(source: Any) -> Path:
+    """The path of a user's data file, checked: it exists, is a file and can be resolved.
+
+    Raises ``DataReadError`` (French) for a missing file, a folder, a loop of symbolic links
+    or a path that cannot be read.
+    """
+    path = Path(source).expanduser()
+    try:
+        resolved = path.resolve()
+        exists, is_dir = resolved.exists(), resolved.is_dir()
+    except RuntimeError as exc:  # Python < 3.13: a loop of symbolic links
+        raise DataReadError(f"« {path} » est une boucle de liens symboliques.") from exc
+    except OSError as exc:
+        if exc.errno == 40:  # ELOOP
+            raise DataReadError(f"« {path} » est une boucle de liens symboliques.") from exc
+        raise DataReadError(f"Impossible de lire « {path} » : {exc.strerror or exc}.") from exc
+    if is_dir:
+        raise DataReadError(f"« {path} » est un dossier, pas un fichier de données.")
+    if not exists:
+        if path.is_symlink():
+            raise DataReadError(
+                f"« {path} » est un lien symbolique vers un fichier absent (ou une boucle)."
+            )
+        raise DataReadError(f"Fichier introuvable : « {path} ».")
+    return resolved
+
+
 def _read_bytes(source: Any) -> tuple[bytes, str]:
     if isinstance(source, bytes | bytearray):
-        return bytes(source), "<données>"
+        return _gunzip(bytes(source), "<données>"), "<données>"
     if hasattr(source, "read"):
         data = source.read()
         name = str(getattr(source, "name", "<données>"))
-        return (data.encode("utf-8") if isinstance(data, str) else bytes(data)), name
-    path = Path(source).expanduser()
-    if not path.exists():
-        raise DataReadError(f"Fichier introuvable : « {path} ».")
-    if path.is_dir():
-        raise DataReadError(f"« {path} » est un dossier, pas un fichier de données.")
+        if isinstance(data, str):
+            return data.encode("utf-8"), name
+        return _gunzip(bytes(data), name), name
+    path = check_data_path(source)
     try:
-        return path.read_bytes(), str(path)
+        data = path.read_bytes()
     except OSError as exc:
         raise DataReadError(f"Impossible de lire « {path} » : {exc.strerror or exc}.") from exc
+    return _gunzip(data, str(path)), str(path)
+
+
+def _gunzip(data: bytes, name: str) -> bytes:
+    """The content of a gzip file (``.csv.gz``), or ``data`` itself when it is not compressed."""
+    if not data.startswith(_GZIP_MAGIC):
+        return data
+    try:
+        return gzip.decompress(data)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise DataReadError(
+            f"« {name} » est un fichier compressé (gzip) abîmé ou incomplet : {exc}."
+        ) from exc
 
 
 def _decode(data: bytes, encoding: str | None) -> tuple[str, str]:
@@ -329,7 +379,24 @@ def _decode(data: bytes, encoding: str | None) -> tuple[str, str]:
     if data.startswith(b"\xef\xbb\xbf"):
         return data[3:].decode("utf-8", errors="replace"), "utf-8-sig"
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16"), "utf-16"
+        try:
+            return data.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError as exc:
+            raise DataReadError("Le fichier se dit UTF-16 mais ne peut pas être décodé.") from exc
+    head = data[:8192]
+    if head.count(0) > len(head) // 100:  # a stray NUL in a text export is not binary
+        zeros_odd, zeros_even = head[1::2].count(0), head[0::2].count(0)
+        half = len(head) // 2
+        for zeros, codec in ((zeros_odd, "utf-16-le"), (zeros_even, "utf-16-be")):
+            if zeros >= 0.4 * half:
+                try:
+                    return data.decode(codec), codec
+                except UnicodeDecodeError:
+                    break
+        raise DataReadError(
+            "Le fichier n'est pas un fichier texte (CSV) : il contient des octets binaires. "
+            "Enregistrez vos données au format CSV (séparateur « ; » ou « , »)."
+        )
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
@@ -340,19 +407,59 @@ def _decode(data: bytes, encoding: str | None) -> tuple[str, str]:
         return data.decode("latin-1"), "latin-1"
 
 
+def _first_lines(text: str, count: int = _SNIFF_LINES) -> list[str]:
+    """The first ``count`` lines of ``text`` without splitting the whole of a big file."""
+    out, start = [], 0
+    while len(out) < count and start < len(text):
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end
+        out.append(text[start:end].rstrip("\r"))
+        start = end + 1
+    return out
+
+
+def header_names(text: str, separator: str) -> list[str]:
+    """The column names of the header line as written (before pandas renames repeats)."""
+    first = text.split("\n", 1)[0][: 16 * _SNIFF_CHARS]
+    try:
+        names = next(csv.reader(io.StringIO(first), delimiter=separator), [])
+    except csv.Error:
+        return []
+    return [_clean_header(n, i) for i, n in enumerate(names)]
+
+
+def refuse_repeated_names(names: Sequence[str], source: str) -> None:
+    """``DataReadError`` when two columns of the header carry the same name."""
+    positions: dict[str, list[int]] = {}
+    for i, name in enumerate(names, start=1):
+        positions.setdefault(name, []).append(i)
+    repeated = {n: p for n, p in positions.items() if len(p) > 1}
+    if repeated:
+        details = "; ".join(
+            f"« {n} » (colonnes {', '.join(map(str, p))})" for n, p in repeated.items()
+        )
+        raise DataReadError(
+            f"Le fichier « {source} » a plusieurs colonnes de même nom : {details}. "
+            "Renommez-les : une seule colonne doit porter chaque nom."
+        )
+
+
 def sniff_separator(text: str) -> str:
     """Pick the separator (``;`` ``,`` tab ``|``) giving the most regular table on the first lines.
 
     The best candidate splits the header into several fields and most following lines into the
     same number of fields; ties go to ``;`` (French exports), then ``,``.
     """
-    lines = [line for line in text.splitlines()[:_SNIFF_LINES] if line.strip()]
+    lines = [line[:_SNIFF_CHARS] for line in _first_lines(text) if line.strip()]
     if not lines:
         return ","
     sample = "\n".join(lines)
     best, best_score = ",", (-1.0, 0)
     for sep in SEPARATORS:
-        rows = list(csv.reader(io.StringIO(sample), delimiter=sep))
+        try:
+            rows = list(csv.reader(io.StringIO(sample), delimiter=sep))
+        except csv.Error:  # an odd sample (e.g. a huge quoted field): not this separator
+            continue
         if not rows:
             continue
         width = len(rows[0])
@@ -441,19 +548,21 @@ def read_table(
     if isinstance(source, pd.DataFrame):
         raw = source.copy()
         raw.columns = [_clean_header(c, i) for i, c in enumerate(raw.columns)]
+        refuse_repeated_names(list(raw.columns), "<DataFrame>")
         attrs.update(source="<DataFrame>", encoding=None, separator=None)
     else:
         data, name = _read_bytes(source)
         attrs["source"] = name
         if not data.strip():
             raise DataReadError(f"Le fichier « {name} » est vide.")
-        if name.lower().endswith((".xlsx", ".xls", ".ods")):
+        if name.lower().removesuffix(".gz").endswith((".xlsx", ".xls", ".ods")):
             raw = _read_excel(data, name)
             attrs.update(encoding=None, separator=None)
         else:
             text, used_encoding = _decode(data, encoding)
             separator = sep or sniff_separator(text)
             attrs.update(encoding=used_encoding, separator=separator)
+            refuse_repeated_names(header_names(text.lstrip("\ufeff"), separator), name)
             try:
                 raw = pd.read_csv(
                     io.StringIO(text),

@@ -14,8 +14,6 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import skops.io as sio
-
 from models.errors import ModelFileError, UntrustedModelError
 from models.fsutil import atomic_path
 
@@ -42,6 +40,13 @@ DEFAULT_TRUSTED: tuple[str, ...] = (
 """Type names a model file may contain beyond skops' own safe defaults."""
 
 
+def _skops() -> Any:
+    """``skops.io``, imported on first use (entry packages import this module at start-up)."""
+    import skops.io
+
+    return skops.io
+
+
 def _type_name(item: Any) -> str:
     if isinstance(item, str):
         return item
@@ -55,7 +60,7 @@ def save_model(obj: Any, path: Path | str, *, metadata: dict[str, Any] | None = 
     """
     target = Path(path)
     with atomic_path(target) as tmp:
-        sio.dump(obj, tmp, compression=zipfile.ZIP_DEFLATED)
+        _skops().dump(obj, tmp, compression=zipfile.ZIP_DEFLATED)
         if metadata is not None:
             with zipfile.ZipFile(tmp, "a") as archive:
                 archive.writestr(METADATA_MEMBER, json.dumps(metadata, ensure_ascii=False))
@@ -77,7 +82,7 @@ def untrusted_types(path: Path | str, *, trusted: Iterable[Any] | None = None) -
     _check_file(target)
     allowed = {_type_name(t) for t in (DEFAULT_TRUSTED if trusted is None else trusted)}
     try:
-        found = sio.get_untrusted_types(file=target)
+        found = _skops().get_untrusted_types(file=target)
     except Exception as exc:  # noqa: BLE001 - a damaged archive is a file problem
         raise ModelFileError(f"Le fichier de modèle « {target} » est illisible : {exc}.") from exc
     return sorted(t for t in found if t not in allowed)
@@ -101,6 +106,7 @@ def load_model(path: Path | str, *, trusted: Iterable[Any] | None = None) -> Any
             untrusted_types=refused,
         )
     try:
+        sio = _skops()
         return sio.load(target, trusted=sio.get_untrusted_types(file=target))
     except Exception as exc:  # noqa: BLE001 - a damaged archive is a file problem
         raise ModelFileError(f"Le fichier de modèle « {target} » est illisible : {exc}.") from exc

@@ -1,10 +1,15 @@
 """Data-quality summary of a time-series table, ending in a grade A–E with French reasons.
 
-``quality_report`` measures rows, period covered, completeness per column, duplicates (same
-series and date), gaps in time (expected dates missing per series at the given frequency,
-with ``expected_weekdays`` / ``exclude_dates`` / ``expected`` for dates that are normally
-absent such as Wednesdays or school vacations), zeros and outliers (robust: distance to the
-series median in MADs). Each criterion gets a grade; the report's grade is the worst one.
+``quality_report`` reads as three steps:
+
+1. ``measure``: rows, period covered, completeness per column, duplicates (same series and
+   date), gaps in time (expected dates missing per series at the given frequency, with
+   ``expected_weekdays`` / ``exclude_dates`` / ``expected`` for dates that are normally absent
+   such as Wednesdays or school vacations), zeros and outliers (robust: distance to the series
+   median in MADs);
+2. ``grade``: a grade per criterion (``THRESHOLDS``, ``GRADE_FLOOR``); the report's grade is
+   the worst one (``overall_grade``);
+3. ``explain``: the French reasons, worst criterion first.
 """
 
 from __future__ import annotations
@@ -65,28 +70,38 @@ class QualityReport:
     reasons: list[str]
     summary: dict[str, Any] = field(default_factory=dict)
     outlier_mask: pd.Series | None = field(default=None, repr=False)
+    acceptance: Any = field(default=None, repr=False)
+    """``models.acceptance.Acceptance`` of the file (rows read, kept, set aside), if known."""
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable: ``rows, period, grade, reasons, summary`` (metrics.json shape)."""
+        """JSON-serialisable: ``rows, period, grade, reasons, summary`` (metrics.json shape),
+        and ``acceptance`` (rows read / kept / set aside, the rows set aside) when known."""
         from models.contract import to_jsonable
 
-        return to_jsonable(
-            {
-                "rows": self.rows,
-                "period": list(self.period),
-                "grade": self.grade,
-                "reasons": list(self.reasons),
-                "summary": self.summary,
-            }
-        )
+        out = {
+            "rows": self.rows,
+            "period": list(self.period),
+            "grade": self.grade,
+            "reasons": list(self.reasons),
+            "summary": self.summary,
+        }
+        if self.acceptance is not None:
+            out["acceptance"] = self.acceptance.to_dict()
+        return to_jsonable(out)
 
     def to_markdown(self) -> str:
         """French Markdown table of the measures, then the grade and its reasons."""
         s = self.summary
         start, end = self.period
-        lines = [
-            "| Indicateur | Valeur |",
-            "|---|---|",
+        lines = ["| Indicateur | Valeur |", "|---|---|"]
+        acc = self.acceptance
+        if acc is not None:
+            lines += [
+                f"| Lignes lues dans le fichier | {fmt_fr(acc.rows_read, 0)} |",
+                f"| Lignes gardées | {fmt_fr(acc.rows_kept, 0)} |",
+                f"| Lignes écartées | {fmt_fr(acc.rows_set_aside, 0)} |",
+            ]
+        lines += [
             f"| Lignes | {fmt_fr(self.rows, 0)} |",
             f"| Période couverte | du {start or '—'} au {end or '—'} |",
         ]
@@ -96,7 +111,8 @@ class QualityReport:
             lines.append(f"| Complétude « {col} » | {fmt_fr(pct)} % |")
         dup = s.get("duplicates", {})
         lines.append(
-            f"| Doublons (même série et même date) | {fmt_fr(dup.get('count', 0), 0)} "
+            f"| Doublons (lignes identiques, ou même série et même date) | "
+            f"{fmt_fr(dup.get('count', 0), 0)} "
             f"({fmt_fr(dup.get('pct', 0.0), 2)} %) |"
         )
         gaps = s.get("gaps", {})
@@ -174,6 +190,44 @@ def _outliers(values: pd.Series, series: pd.Series, threshold: float) -> pd.Seri
     return (deviation > threshold * scale) & (scale > 0) & values.notna()
 
 
+@dataclass
+class QualityMeasures:
+    """What ``measure`` finds in a table, before any grade (percentages are 0–100)."""
+
+    rows: int
+    period: tuple[str | None, str | None]
+    series_columns: list[str]
+    n_series: int
+    freq: str
+    completeness: dict[str, float]
+    duplicates: dict[str, float]
+    gaps: dict[str, Any]
+    zeros: dict[str, dict[str, float]]
+    outliers: dict[str, dict[str, float]]
+    outlier_mask: pd.Series
+    value_columns: list[str]
+    zeros_expected: bool
+
+    @property
+    def value_missing(self) -> dict[str, float]:
+        """Missing share (%) of each value column."""
+        return {c: 100.0 - self.completeness[c] for c in self.value_columns}
+
+    def to_summary(self, criteria: dict[str, str]) -> dict[str, Any]:
+        """The ``summary`` of the report (``metrics.json``), with the grade of each criterion."""
+        return {
+            "series_column": " + ".join(self.series_columns) or None,
+            "n_series": self.n_series,
+            "freq": self.freq,
+            "completeness": self.completeness,
+            "duplicates": self.duplicates,
+            "gaps": self.gaps,
+            "zeros": self.zeros,
+            "outliers": self.outliers,
+            "criteria": criteria,
+        }
+
+
 def quality_report(
     df: pd.DataFrame,
     *,
@@ -190,6 +244,80 @@ def quality_report(
 ) -> QualityReport:
     """Measure the quality of a time-series table and grade it A (excellent) to E (unusable).
 
+    Three steps: ``measure`` the table, ``grade`` each criterion, ``explain`` the grades in
+    French. The options are those of ``measure`` (and ``zeros_expected``: zeros are normal,
+    e.g. night-time counts, and do not lower the grade).
+    """
+    measures = measure(
+        df,
+        date_column=date_column,
+        value_columns=value_columns,
+        series_column=series_column,
+        freq=freq,
+        outlier_groups=outlier_groups,
+        expected_weekdays=expected_weekdays,
+        exclude_dates=exclude_dates,
+        expected=expected,
+        zeros_expected=zeros_expected,
+        outlier_mads=outlier_mads,
+    )
+    acceptance = (df.attrs or {}).get("acceptance")
+    if not hasattr(acceptance, "rows_set_aside"):
+        acceptance = None
+    if acceptance is not None:
+        count_file_duplicates(measures, acceptance)
+    criteria = grade(measures)
+    overall = overall_grade(measures, criteria)
+    reasons = explain(measures, criteria, overall)
+    if acceptance is not None and acceptance.rows_set_aside:
+        n = acceptance.rows_set_aside
+        reasons.append(
+            f"{fmt_fr(n, 0)} ligne{'s' if n > 1 else ''} du fichier écartée{'s' if n > 1 else ''}"
+            f" (sur {fmt_fr(acceptance.rows_read, 0)}) : voir lignes_ecartees.csv."
+        )
+    return QualityReport(
+        rows=measures.rows,
+        period=measures.period,
+        grade=overall,
+        reasons=reasons,
+        summary=measures.to_summary(criteria),
+        outlier_mask=measures.outlier_mask,
+        acceptance=acceptance,
+    )
+
+
+def count_file_duplicates(measures: QualityMeasures, acceptance: Any) -> None:
+    """Add the file's duplicates that acceptance removed (exact copies dropped, conflicting
+    rows set aside) to the measured ones, as a share of the rows read: they cap the grade."""
+    dropped = int(acceptance.duplicates_exact) + int(acceptance.duplicates_conflicting)
+    if not dropped:
+        return
+    count = int(measures.duplicates["count"]) + dropped
+    base = max(int(acceptance.rows_read), measures.rows, 1)
+    measures.duplicates = {
+        "count": count,
+        "pct": 100.0 * count / base,
+        "exact": int(acceptance.duplicates_exact),
+        "conflicting": int(acceptance.duplicates_conflicting),
+    }
+
+
+def measure(
+    df: pd.DataFrame,
+    *,
+    date_column: str,
+    value_columns: Sequence[str],
+    series_column: str | Sequence[str] | None = None,
+    freq: str = "D",
+    outlier_groups: Sequence[str] = (),
+    expected_weekdays: Sequence[int] | None = None,
+    exclude_dates: Iterable[Any] | None = None,
+    expected: Callable[[pd.DatetimeIndex], Any] | None = None,
+    zeros_expected: bool = False,
+    outlier_mads: float = OUTLIER_MADS,
+) -> QualityMeasures:
+    """Rows, period, completeness, duplicates, gaps, zeros and outliers of a table.
+
     - ``series_column``: the column (or list of columns) naming a series (e.g. the canteen or
       the counter); ``None`` = a single series.
     - ``outlier_groups``: extra columns for the outlier medians (e.g. ``["hour"]`` so that a
@@ -200,9 +328,10 @@ def quality_report(
       4]`` for canteens closed on Wednesdays); ``exclude_dates``: days normally absent
       (vacations, holidays); ``expected``: a function of a ``DatetimeIndex`` returning the
       mask of expected steps, for anything else.
-    - ``zeros_expected``: zeros are normal (e.g. night-time counts) and do not lower the grade.
     - ``outlier_mads``: a value is atypical beyond this many robust deviations (MAD × 1.4826)
       from its series median.
+
+    Raises ``BiblioError`` (French) when a named column is absent.
     """
     series_cols = (
         []
@@ -272,94 +401,101 @@ def quality_report(
         outlier_mask |= mask
         n_out = int(mask.sum())
         outliers[col] = {"count": n_out, "pct": 100.0 * n_out / present if present else 0.0}
+    return QualityMeasures(
+        rows=rows,
+        period=period,
+        series_columns=series_cols,
+        n_series=int(series.nunique()),
+        freq=freq,
+        completeness=completeness,
+        duplicates={"count": dup_count, "pct": dup_pct},
+        gaps=gaps,
+        zeros=zeros,
+        outliers=outliers,
+        outlier_mask=outlier_mask,
+        value_columns=list(value_columns),
+        zeros_expected=zeros_expected,
+    )
 
-    value_missing = {c: 100.0 - completeness[c] for c in value_columns}
-    worst_missing = max(value_missing.values(), default=0.0)
-    worst_zeros = max((z["pct"] for z in zeros.values()), default=0.0)
-    worst_out = max((o["pct"] for o in outliers.values()), default=0.0)
-    grades: list[tuple[str, str]] = []  # (grade, reason)
 
-    col_txt = ", ".join(f"« {c} » {fmt_fr(v)} %" for c, v in value_missing.items() if v > 0)
-    g = _grade("missing", worst_missing)
-    grades.append((g, f"Valeurs manquantes : {col_txt}." if col_txt else ""))
-    g = _grade("duplicates", dup_pct)
-    grades.append(
+def grade(measures: QualityMeasures) -> dict[str, str]:
+    """Grade A–E of each criterion (``THRESHOLDS`` on its worst column, ``GRADE_FLOOR``)."""
+    worst_zeros = max((z["pct"] for z in measures.zeros.values()), default=0.0)
+    return {
+        "missing": _grade("missing", max(measures.value_missing.values(), default=0.0)),
+        "duplicates": _grade("duplicates", measures.duplicates["pct"]),
+        "gaps": _grade("gaps", measures.gaps["pct"]),
+        "outliers": _grade(
+            "outliers", max((o["pct"] for o in measures.outliers.values()), default=0.0)
+        ),
+        "zeros": "A" if measures.zeros_expected else _grade("zeros", worst_zeros),
+    }
+
+
+def overall_grade(measures: QualityMeasures, criteria: dict[str, str]) -> str:
+    """The worst criterion; E when the table has fewer than ``MIN_ROWS`` rows."""
+    return max([*criteria.values(), *(["E"] if measures.rows < MIN_ROWS else [])], default="A")
+
+
+def explain(measures: QualityMeasures, criteria: dict[str, str], overall: str) -> list[str]:
+    """French reasons of the grade: what the grade means, then one sentence per criterion
+    below A, worst first (a table without defect gets one reassuring sentence)."""
+    found = [(criteria[name], text) for name, text in _findings(measures)]
+    if measures.rows < MIN_ROWS:
+        found.append(
+            (
+                "E",
+                f"Trop peu de lignes ({measures.rows}) pour entraîner un modèle fiable "
+                f"(minimum {MIN_ROWS}).",
+            )
+        )
+    reasons = [r for g, r in sorted(found, key=lambda gr: gr[0], reverse=True) if r and g != "A"]
+    if not reasons:
+        return ["Données complètes, sans doublon ni trou notable, peu de valeurs atypiques."]
+    if overall != "A":
+        reasons.insert(0, _GRADE_MEANING[overall])
+    return reasons
+
+
+def _findings(measures: QualityMeasures) -> list[tuple[str, str]]:
+    """``(criterion, French sentence)`` of each criterion, ``""`` when there is nothing to say."""
+    m = measures
+    col_txt = ", ".join(f"« {c} » {fmt_fr(v)} %" for c, v in m.value_missing.items() if v > 0)
+    dup_count, dup_pct = m.duplicates["count"], m.duplicates["pct"]
+    gaps = m.gaps
+    out_txt = ", ".join(
+        f"« {c} » {fmt_fr(o['count'], 0)} ({fmt_fr(o['pct'], 2)} %)"
+        for c, o in m.outliers.items()
+        if o["count"]
+    )
+    findings = [
+        ("missing", f"Valeurs manquantes : {col_txt}." if col_txt else ""),
         (
-            g,
-            f"{fmt_fr(dup_count, 0)} doublons (même série et même date, "
-            f"{fmt_fr(dup_pct, 2)} % des lignes)."
+            "duplicates",
+            f"{fmt_fr(dup_count, 0)} doublon{'s' if dup_count > 1 else ''} (lignes identiques, "
+            f"ou même série et même date, {fmt_fr(dup_pct, 2)} % des lignes)."
             if dup_count
             else "",
-        )
-    )
-    g = _grade("gaps", gaps["pct"])
-    grades.append(
+        ),
         (
-            g,
+            "gaps",
             f"{fmt_fr(gaps['missing'], 0)} dates attendues manquantes ({fmt_fr(gaps['pct'])} %, "
             f"{gaps['series_with_gaps']} série(s) concernée(s), plus long trou : "
             f"{gaps['longest']} pas de temps)."
             if gaps["missing"]
             else "",
-        )
-    )
-    g = _grade("outliers", worst_out)
-    out_txt = ", ".join(
-        f"« {c} » {fmt_fr(o['count'], 0)} ({fmt_fr(o['pct'], 2)} %)"
-        for c, o in outliers.items()
-        if o["count"]
-    )
-    grades.append(
+        ),
         (
-            g,
+            "outliers",
             f"Valeurs atypiques (écart robuste à la médiane de la série) : {out_txt}."
             if out_txt
             else "",
-        )
-    )
-    if not zeros_expected:
-        z_txt = ", ".join(f"« {c} » {fmt_fr(z['pct'])} %" for c, z in zeros.items() if z["count"])
-        grades.append((_grade("zeros", worst_zeros), f"Part de zéros : {z_txt}." if z_txt else ""))
-    if rows < MIN_ROWS:
-        grades.append(
-            (
-                "E",
-                f"Trop peu de lignes ({rows}) pour entraîner un modèle fiable "
-                f"(minimum {MIN_ROWS}).",
-            )
-        )
-
-    grade = max((g for g, _ in grades), default="A")
-    reasons = [r for g, r in sorted(grades, key=lambda gr: gr[0], reverse=True) if r and g != "A"]
-    if not reasons:
-        reasons = ["Données complètes, sans doublon ni trou notable, peu de valeurs atypiques."]
-    elif grade != "A":
-        reasons.insert(0, _GRADE_MEANING[grade])
-    summary = {
-        "series_column": " + ".join(series_cols) or None,
-        "n_series": int(series.nunique()),
-        "freq": freq,
-        "completeness": completeness,
-        "duplicates": {"count": dup_count, "pct": dup_pct},
-        "gaps": gaps,
-        "zeros": zeros,
-        "outliers": outliers,
-        "criteria": {
-            "missing": _grade("missing", worst_missing),
-            "duplicates": _grade("duplicates", dup_pct),
-            "gaps": _grade("gaps", gaps["pct"]),
-            "outliers": _grade("outliers", worst_out),
-            "zeros": _grade("zeros", worst_zeros) if not zeros_expected else "A",
-        },
-    }
-    return QualityReport(
-        rows=rows,
-        period=period,
-        grade=grade,
-        reasons=reasons,
-        summary=summary,
-        outlier_mask=outlier_mask,
-    )
+        ),
+    ]
+    if not m.zeros_expected:
+        z_txt = ", ".join(f"« {c} » {fmt_fr(z['pct'])} %" for c, z in m.zeros.items() if z["count"])
+        findings.append(("zeros", f"Part de zéros : {z_txt}." if z_txt else ""))
+    return findings
 
 
 _GRADE_MEANING = {

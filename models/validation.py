@@ -1,12 +1,13 @@
 """Validation of a data set against its Table Schema, with a French report of every problem.
 
-``validate(df, schema)`` first converts each schema field to its type (numbers, integers,
-dates, booleans), recording every value that cannot be converted; then it checks the
-constraints (``required``, ``minimum``, ``maximum``, ``enum``, ``pattern``, ``unique``,
-``minLength``, ``maxLength``, ``primaryKey``) with a pandera schema built from the Table
-Schema, validated lazily so that **all** problems come back at once. Each ``Problem`` gives
-the 1-based data row and the file line (header included), the column and a French message
-that uses the field's French ``title``. Missing required columns are problems too.
+``validate(df, schema)`` reads as steps: the required columns that are absent; the values the
+reader could not read; each schema field converted to its type (numbers, integers, dates,
+booleans), recording every value that cannot be converted; the constraints (``required``,
+``minimum``, ``maximum``, ``enum``, ``pattern``, ``unique``, ``minLength``, ``maxLength``,
+``primaryKey``) checked by a pandera schema built from the Table Schema, validated lazily so
+that **all** problems come back at once; each failure turned into a French problem. Each
+``Problem`` gives the 1-based data row and the file line (header included), the column and a
+French message that uses the field's French ``title``.
 """
 
 from __future__ import annotations
@@ -65,19 +66,72 @@ class Problem:
         return data
 
 
+def lines_fr(n: int) -> str:
+    """``1 ligne``, ``2 lignes`` (French plural, thousands with a narrow space)."""
+    return f"{n:,}".replace(",", "\u202f") + (" ligne" if abs(n) <= 1 else " lignes")
+
+
+def summarise(problems: list[Problem], max_listed: int = _MAX_LISTED) -> list[str]:
+    """French lines, one per problem, or one per column and kind when they are many."""
+
+    def where(p: Problem) -> str:
+        if p.row is None:
+            return "Fichier"
+        return f"Ligne {p.line}" if p.line is not None else f"Donnée n° {p.row}"
+
+    if len(problems) <= 4 * max_listed:
+        return [f"{where(p)} : {p.message}" for p in problems]
+    groups: dict[tuple[str | None, str], list[Problem]] = {}
+    for p in problems:
+        groups.setdefault((p.column, p.check), []).append(p)
+    lines = []
+    for items in groups.values():
+        if len(items) <= max_listed:
+            lines += [f"{where(p)} : {p.message}" for p in items]
+            continue
+        first = items[0]
+        shown = ", ".join(str(p.line or p.row) for p in items[:max_listed])
+        lines.append(
+            f"{lines_fr(len(items))} : {first.message} (lignes {shown}, …)"
+            if first.row is not None
+            else f"{len(items)} fois : {first.message}"
+        )
+    return lines
+
+
 @dataclass
 class ValidationReport:
-    """All problems found in a data set, with French renderings."""
+    """All problems found in a data set, with French renderings.
+
+    After ``models.acceptance.accept``: ``acceptance`` holds the rows set aside (row-level
+    problems, moved out of ``problems``), the duplicates and the derived keys, and
+    ``refusal`` the French reason why the file cannot be used at all (``None`` when usable).
+    """
 
     problems: list[Problem] = field(default_factory=list)
     rows: int = 0
     first_data_line: int = 2
     schema_title: str | None = None
     file_columns: list[str] = field(default_factory=list)
+    acceptance: Any = None
+    refusal: str | None = None
 
     @property
     def ok(self) -> bool:
-        return not self.problems
+        """No problem at all: nothing refused, set aside, merged or derived."""
+        noted = self.acceptance is not None and self.acceptance.noteworthy
+        return not self.problems and not noted and self.refusal is None
+
+    @property
+    def all_problems(self) -> list[Problem]:
+        """The problems of the whole file, then those of the rows set aside."""
+        set_aside = self.acceptance.set_aside if self.acceptance is not None else []
+        return [*self.problems, *set_aside]
+
+    @property
+    def usable(self) -> bool:
+        """The file can be used: no structural problem and enough rows kept."""
+        return self.refusal is None and not any(p.row is None for p in self.problems)
 
     def __bool__(self) -> bool:
         return self.ok
@@ -95,28 +149,16 @@ class ValidationReport:
 
     def summary_lines(self, max_listed: int = _MAX_LISTED) -> list[str]:
         """French lines, one per problem, or one per column and kind when they are many."""
-        if len(self.problems) <= 4 * max_listed:
-            return [f"{self._where(p)} : {p.message}" for p in self.problems]
-        lines = []
-        for (_, _), items in self._groups():
-            if len(items) <= max_listed:
-                lines += [f"{self._where(p)} : {p.message}" for p in items]
-                continue
-            first = items[0]
-            shown = ", ".join(str(p.line or p.row) for p in items[:max_listed])
-            lines.append(
-                f"{len(items)} lignes : {first.message} (lignes {shown}, …)"
-                if first.row is not None
-                else f"{len(items)} fois : {first.message}"
-            )
-        return lines
+        return summarise(self.problems, max_listed)
 
     def header(self) -> str:
         if self.ok:
-            return f"Données valides : {self.rows} lignes conformes au schéma."
+            return f"Données valides : {lines_fr(self.rows)} conformes au schéma."
+        if not self.problems and self.refusal is None:
+            return self.acceptance.header()
         n = len(self.problems)
         text = (
-            f"{n} problème{'s' if n > 1 else ''} dans les données ({self.rows} lignes). "
+            f"{n} problème{'s' if n > 1 else ''} dans les données ({lines_fr(self.rows)}). "
             "Les numéros de ligne sont ceux du fichier : la ligne 1 est l'en-tête, "
             f"la première ligne de données est la ligne {self.first_data_line}."
         )
@@ -129,15 +171,28 @@ class ValidationReport:
         return text
 
     def to_text(self, max_listed: int = _MAX_LISTED) -> str:
-        """French plain-text report (problems grouped by column and kind when many)."""
+        """French plain-text report: the refusal, the problems of the whole file, then what
+        the acceptance did (rows set aside, duplicates, derived keys)."""
         if self.ok:
             return self.header()
-        return "\n".join([self.header(), *(f"- {line}" for line in self.summary_lines(max_listed))])
+        out = []
+        if self.refusal is not None:
+            out.append(f"Fichier refusé : {self.refusal}")
+        if self.problems:
+            out += [self.header(), *(f"- {line}" for line in self.summary_lines(max_listed))]
+        if self.acceptance is not None:
+            out.append(self.acceptance.header())
+            out += self.acceptance.detail_lines(max_listed)
+        return "\n".join(out)
 
     def to_markdown(self, max_listed: int = _MAX_LISTED) -> str:
         """French Markdown report: a table line, column, problem."""
         if self.ok:
             return f"✅ {self.header()}"
+        if not self.problems:
+            mark = "❌" if self.refusal is not None else "⚠️"
+            head, _, rest = self.to_text(max_listed).partition("\n")
+            return f"{mark} {head}" + (f"\n\n{rest}" if rest else "")
         out = [f"❌ {self.header()}", "", "| Ligne | Colonne | Problème |", "|---|---|---|"]
         for (_, _), items in self._groups():
             shown = items if len(items) <= max_listed else items[:max_listed]
@@ -154,16 +209,27 @@ class ValidationReport:
         return self.to_markdown()
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "ok": self.ok,
+            "usable": self.usable,
             "rows": self.rows,
             "first_data_line": self.first_data_line,
             "problems": [p.to_dict() for p in self.problems],
+            "refusal": self.refusal,
         }
+        if self.acceptance is not None:
+            out["acceptance"] = self.acceptance.summary()
+        return out
 
     def raise_if_errors(self) -> None:
         """Raise ``DataValidationError`` (French report as message) if there is any problem."""
         if not self.ok:
+            raise DataValidationError(self)
+
+    def raise_if_refused(self) -> None:
+        """Raise ``DataValidationError`` (French report) when the file cannot be used at all;
+        rows set aside do not raise."""
+        if not self.usable:
             raise DataValidationError(self)
 
 
@@ -307,6 +373,26 @@ def _message(check: str, f: dict[str, Any], value: Any, key: list[str]) -> tuple
     return "other", f"{label} : « {shown} » refusé ({check})."
 
 
+@dataclass
+class _Run:
+    """What the steps of ``validate`` share: the schema's fields, row numbers, the report."""
+
+    fields: list[dict[str, Any]]
+    primary_key: list[str]
+    offset: int
+    row_numbers: np.ndarray
+    report: ValidationReport
+    already: set[tuple[int, str]] = field(default_factory=set)
+    """(row, column) pairs that already have a type problem (reported once)."""
+
+    @property
+    def by_name(self) -> dict[str, dict[str, Any]]:
+        return {f["name"]: f for f in self.fields}
+
+    def required(self, f: dict[str, Any]) -> bool:
+        return bool((f.get("constraints") or {}).get("required")) or f["name"] in self.primary_key
+
+
 def validate(
     df: pd.DataFrame, schema: Any, *, first_data_line: int | None = None
 ) -> ValidationReport:
@@ -318,12 +404,20 @@ def validate(
     file line of data row 1. Values that ``read_table`` could not read
     (``df.attrs["read_problems"]``) are reported too. Never raises for a data problem.
     """
-    schema = load_schema(schema)
+    run = _start(df, load_schema(schema), first_data_line)
+    _missing_columns(run, df)
+    _read_problems(run, df)
+    work, columns = _convert_types(run, df)
+    failures = _check_constraints(run, work, columns)
+    _constraint_problems(run, work, failures)
+    return _sorted(run)
+
+
+def _start(df: pd.DataFrame, schema: dict[str, Any], first_data_line: int | None) -> _Run:
+    """The fields, the primary key, the file line of each row and an empty report."""
     fields = [f for f in schema["fields"] if isinstance(f, dict) and "name" in f]
-    by_name = {f["name"]: f for f in fields}
     if first_data_line is None:
         first_data_line = int(df.attrs.get("first_data_line", 2))
-    offset = first_data_line - 1
     if pd.api.types.is_integer_dtype(df.index) and len(df.index) and df.index.min() >= 0:
         row_numbers = np.asarray(df.index, dtype="int64") + 1
     else:
@@ -331,40 +425,40 @@ def validate(
     report = ValidationReport(
         rows=len(df), first_data_line=first_data_line, schema_title=schema.get("title")
     )
-    problems = report.problems
     primary_key = schema.get("primaryKey") or []
     if isinstance(primary_key, str):
         primary_key = [primary_key]
+    return _Run(fields, list(primary_key), first_data_line - 1, row_numbers, report)
 
-    def required(f: dict[str, Any]) -> bool:
-        return bool((f.get("constraints") or {}).get("required")) or f["name"] in primary_key
 
-    present_cols = [str(c) for c in df.columns]
-    missing = [f for f in fields if f["name"] not in df.columns and required(f)]
-    report.file_columns = present_cols
-    for f in missing:
-        problems.append(
-            Problem(
-                row=None,
-                column=f["name"],
-                check="missing_column",
-                title=f.get("title"),
-                message=f"Colonne obligatoire absente : {_label(f)}.",
+def _missing_columns(run: _Run, df: pd.DataFrame) -> None:
+    """A problem for each required column absent from the file."""
+    run.report.file_columns = [str(c) for c in df.columns]
+    for f in run.fields:
+        if f["name"] not in df.columns and run.required(f):
+            run.report.problems.append(
+                Problem(
+                    row=None,
+                    column=f["name"],
+                    check="missing_column",
+                    title=f.get("title"),
+                    message=f"Colonne obligatoire absente : {_label(f)}.",
+                )
             )
-        )
 
-    work = df.reset_index(drop=True)
-    work.attrs = {}
-    already: set[tuple[int, str]] = set()
+
+def _read_problems(run: _Run, df: pd.DataFrame) -> None:
+    """A type problem for each value the reader could not read (``attrs["read_problems"]``)."""
+    by_name = run.by_name
     for item in df.attrs.get("read_problems", []) or []:
         f = by_name.get(item.get("column"), {"name": item.get("column")})
         row = int(item["row"])
         kind = f.get("type", "date")
-        problems.append(
+        run.report.problems.append(
             Problem(
                 row=row,
                 column=f["name"],
-                line=row + offset,
+                line=row + run.offset,
                 check="type",
                 value=item.get("value"),
                 title=f.get("title"),
@@ -374,25 +468,31 @@ def validate(
                 ),
             )
         )
-        already.add((row, f["name"]))
+        run.already.add((row, f["name"]))
 
+
+def _convert_types(run: _Run, df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, pa.Column]]:
+    """Each field converted to its type (a problem per value that cannot be), and the pandera
+    column of its constraints."""
+    work = df.reset_index(drop=True)
+    work.attrs = {}
     columns: dict[str, pa.Column] = {}
-    for f in fields:
+    for f in run.fields:
         name = f["name"]
         if name not in work.columns:
             continue
         kind = f.get("type", "string")
         converted, bad = _coerce(work[name], kind)
         for pos in np.flatnonzero(bad.to_numpy()):
-            row = int(row_numbers[pos])
-            if (row, name) in already:
+            row = int(run.row_numbers[pos])
+            if (row, name) in run.already:
                 continue
             raw = work[name].iloc[pos]
-            problems.append(
+            run.report.problems.append(
                 Problem(
                     row=row,
                     column=name,
-                    line=row + offset,
+                    line=row + run.offset,
                     check="type",
                     value=raw,
                     title=f.get("title"),
@@ -402,22 +502,33 @@ def validate(
                     ),
                 )
             )
-            already.add((row, name))
+            run.already.add((row, name))
         work[name] = converted
         constraints = f.get("constraints") or {}
         columns[name] = pa.Column(
             checks=_checks(f),
-            nullable=not required(f),
+            nullable=not run.required(f),
             unique=bool(constraints.get("unique")),
             required=False,
         )
-    key = list(primary_key) if all(k in work.columns for k in primary_key) else []
+    return work, columns
+
+
+def _key(run: _Run, work: pd.DataFrame) -> list[str]:
+    """The primary key when every one of its columns is in the file."""
+    return list(run.primary_key) if all(k in work.columns for k in run.primary_key) else []
+
+
+def _check_constraints(
+    run: _Run, work: pd.DataFrame, columns: dict[str, pa.Column]
+) -> pd.DataFrame:
+    """Every constraint failure at once (pandera, lazy): one row per failing value."""
+    key = _key(run, work)
     if len(key) == 1 and key[0] in columns:
         columns[key[0]].unique = True
     pandera_schema = pa.DataFrameSchema(
         columns, unique=key if len(key) > 1 else None, strict=False, coerce=False
     )
-
     failures = pd.DataFrame()
     try:
         pandera_schema.validate(work, lazy=True)
@@ -426,9 +537,17 @@ def validate(
     except SchemaError as exc:
         failures = getattr(exc, "failure_cases", None)
         if failures is None:
-            problems.append(Problem(None, None, f"Données refusées : {exc}.", check="other"))
+            run.report.problems.append(
+                Problem(None, None, f"Données refusées : {exc}.", check="other")
+            )
             failures = pd.DataFrame()
+    return failures
 
+
+def _constraint_problems(run: _Run, work: pd.DataFrame, failures: pd.DataFrame) -> None:
+    """A French problem per constraint failure; a duplicate points to the first occurrence."""
+    by_name = run.by_name
+    key = _key(run, work)
     seen_pk: set[int] = set()
     key_values = [work[k].to_numpy() for k in key]
 
@@ -444,7 +563,7 @@ def validate(
         if pos is None or (isinstance(pos, float) and np.isnan(pos)):
             continue  # column-level failures (dtype): type problems are reported above
         pos = int(pos)
-        row = int(row_numbers[pos])
+        row = int(run.row_numbers[pos])
         f = by_name.get(col, {"name": col})
         first_line = None
         if check in ("multiple_fields_uniqueness", "field_uniqueness"):
@@ -454,21 +573,21 @@ def validate(
             first_pos = int(first_cache[group][pos])
             if first_pos == pos or (check == "multiple_fields_uniqueness" and pos in seen_pk):
                 continue  # the first occurrence is not a problem; later ones point to it
-            first_line = int(row_numbers[first_pos]) + offset
+            first_line = int(run.row_numbers[first_pos]) + run.offset
             if check == "multiple_fields_uniqueness":
                 seen_pk.add(pos)
                 col = ", ".join(key)
                 value = tuple(_fmt(values[pos]) for values in key_values)
-        elif check == "not_nullable" and (row, col) in already:
+        elif check == "not_nullable" and (row, col) in run.already:
             continue
         code, message = _message(check, f, value, key)
         if first_line is not None:
             message = message.rstrip(".") + f" (déjà en ligne {first_line})."
-        problems.append(
+        run.report.problems.append(
             Problem(
                 row=row,
                 column=col,
-                line=row + offset,
+                line=row + run.offset,
                 check=code,
                 value=value,
                 title=f.get("title"),
@@ -476,6 +595,11 @@ def validate(
             )
         )
 
-    order = {f["name"]: i for i, f in enumerate(fields)}
-    problems.sort(key=lambda p: (p.row is not None, p.row or 0, order.get(p.column or "", 999)))
-    return report
+
+def _sorted(run: _Run) -> ValidationReport:
+    """The report, problems of the whole file first, then by row and schema column order."""
+    order = {f["name"]: i for i, f in enumerate(run.fields)}
+    run.report.problems.sort(
+        key=lambda p: (p.row is not None, p.row or 0, order.get(p.column or "", 999))
+    )
+    return run.report

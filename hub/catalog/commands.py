@@ -1,4 +1,4 @@
-"""``biblio catalog ...`` commands, registered by ``hub.cli`` (``register(subparsers)``).
+"""``biblio catalog ...`` commands, registered by ``hub.runner.cli`` (``register(subparsers)``).
 
 ``biblio catalog import FICHIER.csv [--dest F] [--schema schema.json]`` checks a national
 export, prints every problem in French and writes the records for the catalog service.
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -17,13 +16,6 @@ from hub.catalog.importer import import_csv, write_import
 from hub.catalog.national import FIELDS, fields_from_table_schema
 from hub.catalog.records import check_expert_files, load_records
 from models.errors import BiblioError
-
-
-def _default_dest() -> Path:
-    from hub.catalog.config import import_file
-    from hub.settings import Settings
-
-    return import_file(Settings.from_env(os.environ))
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -37,7 +29,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     print(result.to_text())
     if args.check:
         return 0 if result.ok else 1
-    dest = Path(args.dest) if args.dest else _default_dest()
+    dest = Path(args.dest) if args.dest else args.settings.catalog_import
     write_import(result, dest)
     print(f"{len(result.records)} fiches écrites dans {dest}.")
     print("Le service catalogue les affiche dans la seconde, sans redémarrage.")
@@ -45,10 +37,9 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    root = os.environ.get("BIBLIO_ROOT")
-    records, problems = load_records(root)
+    records, problems = load_records(args.root)
     for record in records:
-        problems += check_expert_files(record, root)
+        problems += check_expert_files(record, args.root)
     for p in problems:
         print(p.to_text())
     print(f"{len(records)} fiche(s) vérifiée(s), {len(problems)} problème(s).")

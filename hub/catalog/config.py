@@ -1,58 +1,55 @@
 """Hub configuration of the catalog: its service entry, roles, templates, landing page.
 
-``configure_catalog(c, settings)`` is the one call ``hub.config.configure`` makes; it only
+``configure_catalog(c, settings)`` is the one call ``hub.config.configure.configure`` makes; it only
 *adds* to what the hub configured (appends the service, merges role scopes, prepends the
 template folder) and sets ``default_url`` so that the catalog is the landing page.
 
-Settings read from ``settings.env`` (README, "Catalogue"): ``BIBLIO_CATALOG_PORT`` (default:
-a free port on 127.0.0.1 chosen when the configuration runs), ``BIBLIO_CATALOG_IMPORT``
-(national import file, default ``<state>/catalog/national.json``), ``BIBLIO_CATALOG_RUNS``
-(CI outputs, default ``<repo>/test-artifacts/runs``).
+Its settings are ``Settings.catalog_port`` (a free port on 127.0.0.1 chosen when the
+configuration runs, unless ``BIBLIO_CATALOG_PORT`` names one), ``catalog_import`` (the national
+import file) and ``catalog_runs`` (the outputs of ``biblio run --all``); see
+``docs/configuration.md``.
 """
 
 from __future__ import annotations
 
-import socket
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 from hub.catalog.tiers import SCOPE_EXPERT, SCOPE_RESTREINT
-from hub.settings import Settings, SettingsError
+from hub.config.roles import SCOPE_REPRODUIRE, SCOPE_WORKSPACES
+from hub.config.settings import Settings
+from hub.shared import COOKIE_OPTIONS_ENV, free_port
 
 SERVICE_NAME = "catalog"
 HUB_TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
-
-
 def catalog_port(settings: Settings) -> int:
-    raw = (settings.env.get("BIBLIO_CATALOG_PORT") or "").strip()
-    if not raw:
-        return free_port()
-    if not raw.isdigit() or not 1 <= int(raw) <= 65535:
-        raise SettingsError(
-            f"BIBLIO_CATALOG_PORT vaut « {raw} » : un port entre 1 et 65535 est attendu."
-        )
-    return int(raw)
-
-
-def import_file(settings: Settings) -> Path:
-    raw = (settings.env.get("BIBLIO_CATALOG_IMPORT") or "").strip()
-    return Path(raw).absolute() if raw else settings.state_dir / "catalog" / "national.json"
-
-
-def runs_dir(settings: Settings) -> Path:
-    raw = (settings.env.get("BIBLIO_CATALOG_RUNS") or "").strip()
-    return Path(raw).absolute() if raw else settings.repo_root / "test-artifacts" / "runs"
+    """``BIBLIO_CATALOG_PORT``, else a port free on 127.0.0.1 now."""
+    return settings.catalog_port or free_port()
 
 
 def catalog_prefix(settings: Settings) -> str:
     return f"{settings.base_url}services/{SERVICE_NAME}/"
+
+
+def catalog_origin(settings: Settings) -> str:
+    """``""`` (the site's origin), or the catalog's own subdomain with ``subdomain_host``, as
+    JupyterHub names it (its ``idna`` subdomain hook: ``catalog--service.<host>``)."""
+    if not settings.subdomain_host:
+        return ""
+    from jupyterhub.utils import subdomain_hook_idna
+
+    parsed = urlparse(settings.subdomain_host)
+    domain = subdomain_hook_idna(SERVICE_NAME, parsed.hostname, "service")
+    return f"{parsed.scheme}://{domain}" + (f":{parsed.port}" if parsed.port else "")
+
+
+def catalog_url(settings: Settings) -> str:
+    """The catalog's address as the hub's pages link to it (absolute with subdomains)."""
+    return catalog_origin(settings) + catalog_prefix(settings)
 
 
 def catalog_service(settings: Settings, python: str = sys.executable) -> dict[str, Any]:
@@ -69,17 +66,35 @@ def catalog_service(settings: Settings, python: str = sys.executable) -> dict[st
             "--repo-root",
             str(settings.repo_root),
             "--import-file",
-            str(import_file(settings)),
+            str(settings.catalog_import),
             "--runs-dir",
-            str(runs_dir(settings)),
+            str(settings.catalog_runs),
             "--site-base",
             settings.base_url,
+            "--hub-origin",
+            settings.subdomain_host,
         ],
         "cwd": str(settings.repo_root),
-        "environment": {"PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+        "environment": {
+            "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+            **COOKIE_OPTIONS_ENV,
+        },
         "oauth_no_confirm": True,
-        "oauth_client_allowed_scopes": [SCOPE_RESTREINT, SCOPE_EXPERT],
+        "oauth_client_allowed_scopes": [
+            SCOPE_RESTREINT,
+            SCOPE_EXPERT,
+            SCOPE_REPRODUIRE,
+            SCOPE_WORKSPACES,
+        ]
+        + (profile_scopes() if settings.auth == "proconnect" else []),
     }
+
+
+def profile_scopes() -> list[str]:
+    """ProConnect mode: the catalog reads its user's name and organisation (their own)."""
+    from hub.config.proconnect import PROFILE_SCOPES
+
+    return ["read:users:name!user", *PROFILE_SCOPES]
 
 
 def catalog_roles(settings: Settings) -> list[dict[str, Any]]:
@@ -104,9 +119,27 @@ def merge_roles(existing: list[dict[str, Any]], additions: list[dict[str, Any]])
     return out
 
 
+def add_service(
+    c: Any,
+    service: dict[str, Any],
+    roles: list[dict[str, Any]],
+    template_vars: dict[str, Any] | None = None,
+) -> None:
+    """Add a hub-managed service to ``c``: its entry (replacing one of the same name), its
+    roles (merged, ``merge_roles``) and the template variables the hub's pages read."""
+    services = list(c.JupyterHub.services) if "services" in c.JupyterHub else []
+    c.JupyterHub.services = [s for s in services if s.get("name") != service["name"]] + [service]
+    existing = list(c.JupyterHub.load_roles) if "load_roles" in c.JupyterHub else []
+    c.JupyterHub.load_roles = merge_roles(existing, roles)
+    if template_vars:
+        tvars = dict(c.JupyterHub.template_vars) if "template_vars" in c.JupyterHub else {}
+        tvars.update(template_vars)
+        c.JupyterHub.template_vars = tvars
+
+
 def landing_url(settings: Settings):
     """``default_url`` callable: the catalog for everyone (logged-in users via its login)."""
-    prefix = catalog_prefix(settings)
+    prefix = catalog_url(settings)
 
     def default_url(handler: Any) -> str:
         if handler.current_user is None:
@@ -118,17 +151,14 @@ def landing_url(settings: Settings):
 
 def configure_catalog(c: Any, settings: Settings) -> None:
     """Add the catalog to a hub configuration (see the module docstring)."""
-    services = list(c.JupyterHub.services) if "services" in c.JupyterHub else []
-    c.JupyterHub.services = [s for s in services if s.get("name") != SERVICE_NAME] + [
-        catalog_service(settings)
-    ]
-    roles = list(c.JupyterHub.load_roles) if "load_roles" in c.JupyterHub else []
-    c.JupyterHub.load_roles = merge_roles(roles, catalog_roles(settings))
+    add_service(
+        c,
+        catalog_service(settings),
+        catalog_roles(settings),
+        {"biblio_catalog_url": catalog_url(settings), "biblio_site_base": settings.base_url},
+    )
     paths = list(c.JupyterHub.template_paths) if "template_paths" in c.JupyterHub else []
     c.JupyterHub.template_paths = [str(HUB_TEMPLATES)] + [
         p for p in paths if p != str(HUB_TEMPLATES)
     ]
-    tvars = dict(c.JupyterHub.template_vars) if "template_vars" in c.JupyterHub else {}
-    tvars.update(biblio_catalog_url=catalog_prefix(settings), biblio_site_base=settings.base_url)
-    c.JupyterHub.template_vars = tvars
     c.JupyterHub.default_url = landing_url(settings)

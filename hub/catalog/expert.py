@@ -3,7 +3,8 @@ preview, source files, last CI metrics and footprint.
 
 Markdown is rendered with mistune with raw HTML escaped; the notebook preview is made by
 nbconvert's ``basic`` HTML template with outputs dropped; source files are returned as
-text (the template escapes them). Results are cached per file modification time.
+text (the template escapes them), a folder of sources (an entry's package) file by file.
+Results are cached per file modification time.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import mistune
+
+from hub.catalog.records import source_files
 
 _MARKDOWN = mistune.create_markdown(escape=True, plugins=["table", "strikethrough"])
 MAX_SOURCE_CHARS = 200_000
@@ -43,10 +46,6 @@ def render_markdown_file(path: Path | None) -> str | None:
     if path is None:
         return None
     return _markdown_cached(str(path), _mtime(path))
-
-
-def render_markdown(text: str) -> str:
-    return _MARKDOWN(text)
 
 
 @lru_cache(maxsize=16)
@@ -127,7 +126,7 @@ def expert_material(
     root = Path(repo_root)
     expert = record.get("expert") or {}
     sources = []
-    for rel in expert.get("sources") or []:
+    for rel in [f for s in expert.get("sources") or [] for f in source_files(s, root)]:
         path = _inside(root, rel)
         text = None
         if path is not None:

@@ -5,8 +5,9 @@ A record has three parts (format documented in ``docs/design.md``, "Catalog reco
 - ``id``: the entry id (the file's stem);
 - ``national``: the project in the national data model, with the national field names
   (each field's tier comes from ``hub.catalog.national``, never from the record);
-- ``expert``: the expert part — notebook, model card, datasheet, source files (paths
-  relative to the repository root), ``launch: true`` when the entry has a demonstrator,
+- ``expert``: the expert part — notebook, model card, datasheet, sources (paths relative to
+  the repository root; a folder such as an entry's package ``models/<id>/`` stands for its
+  Python files, see ``source_files``), ``launch: true`` when the entry has a demonstrator,
   and optionally ``last_run``, the folder where CI writes ``metrics.json`` and ``run.json``.
 
 ``scaffold_record`` writes the skeleton used by ``biblio new-entry``.
@@ -22,7 +23,7 @@ import yaml
 from hub.catalog import normalise as n
 from hub.catalog.importer import Problem, normalise_fields
 from hub.catalog.national import FIELDS_BY_NAME
-from models.entries import REPO_ROOT, entry_paths
+from models.entries import entry_paths, resolve_root
 
 TOP_KEYS = {"id", "national", "expert"}
 EXPERT_KEYS = {"notebook", "model_card", "datasheet", "sources", "launch", "last_run"}
@@ -30,7 +31,17 @@ EXPERT_PATH_KEYS = ("notebook", "model_card", "datasheet")
 
 
 def entries_dir(root: Path | str | None = None) -> Path:
-    return Path(root or REPO_ROOT) / "hub" / "catalog" / "entries"
+    return resolve_root(root) / "hub" / "catalog" / "entries"
+
+
+def source_files(rel: str, root: Path | str | None = None) -> list[str]:
+    """A record's source path as files: a folder gives its ``*.py`` files (sorted, relative)."""
+    base = resolve_root(root)
+    folder = (base / rel).resolve()
+    if not folder.is_dir() or not folder.is_relative_to(base):
+        return [rel]
+    found = sorted(p for p in folder.rglob("*.py") if "__pycache__" not in p.parts)
+    return [p.relative_to(base).as_posix() for p in found]
 
 
 def read_record(path: Path | str) -> tuple[dict[str, Any], list[Problem]]:
@@ -79,13 +90,13 @@ def read_record(path: Path | str) -> tuple[dict[str, Any], list[Problem]]:
 
 def check_expert_files(record: dict[str, Any], root: Path | str | None = None) -> list[Problem]:
     """Problems for expert files that do not exist (paths are relative to ``root``)."""
-    base = Path(root or REPO_ROOT)
+    base = resolve_root(root)
     expert = record.get("expert") or {}
     paths = [expert.get(k) for k in EXPERT_PATH_KEYS] + list(expert.get("sources") or [])
     return [
         Problem(n.WARNING, f"fichier « {rel} » introuvable", record=record["id"], field="expert")
         for rel in paths
-        if rel and not (base / rel).is_file()
+        if rel and not ((base / rel).is_file() or (base / rel).is_dir())
     ]
 
 
@@ -109,7 +120,7 @@ def scaffold_record(
 ) -> str:
     """YAML text of a new entry's record (public fields to complete, expert part filled)."""
     paths = entry_paths(entry_id, root)
-    base = Path(root or REPO_ROOT)
+    base = resolve_root(root)
 
     def rel(p: Path) -> str:
         return p.relative_to(base).as_posix()
@@ -135,7 +146,7 @@ def scaffold_record(
             "notebook": rel(paths.notebook),
             "model_card": rel(paths.card),
             "datasheet": rel(paths.datasheet),
-            "sources": [rel(paths.module), rel(paths.generator), rel(paths.schema)],
+            "sources": [rel(paths.package) + "/", rel(paths.schema)],
             "launch": True,
         },
     }

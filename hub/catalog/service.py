@@ -10,6 +10,11 @@ Routes under ``$JUPYTERHUB_SERVICE_PREFIX`` (e.g. ``/services/catalog/``):
 hub and come back), ``deconnexion``, ``oauth_callback``, ``api/projets``,
 ``api/projets/<id>``, ``api/projets/<id>/expert``, ``api/facettes``, ``static/…``.
 
+Fast under load: the catalog keeps its searches and facets (``hub.catalog.store``), and
+the list, map and card pages are kept rendered (``PageCache``) per catalog generation,
+handler, tier, user and URL; a new import starts a new generation, so nothing stale is
+served. Expert pages (they read run outputs) and error pages are never kept.
+
 Run by the hub: ``python -m hub.catalog.service --repo-root R --import-file F --runs-dir D``.
 """
 
@@ -17,16 +22,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
+import hmac
 import json
 import os
 import sys
 import time
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlparse
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from jupyterhub.services.auth import HubOAuth, HubOAuthCallbackHandler, HubOAuthenticated
+from jupyterhub.services.auth import HubOAuthCallbackHandler
 from jupyterhub.utils import url_path_join
 from tornado import web
 from tornado.httpserver import HTTPServer
@@ -35,13 +43,19 @@ from hub.catalog import mapsvg
 from hub.catalog.expert import expert_material
 from hub.catalog.national import PUBLIC_FIELDS, field_label
 from hub.catalog.normalise import safe_url
+from hub.catalog.snapshot import ensure_import
 from hub.catalog.store import FILTER_LABELS, FILTERS, Catalog, record_view
 from hub.catalog.tiers import Tier, tier_from_user
-from hub.launch import launch_url
+from hub.config.roles import SCOPE_REPRODUIRE, SCOPE_WORKSPACES
+from hub.config.settings import Settings
+from hub.service_auth import HubUserHandler
+from hub.shared import COOKIE_OPTIONS
+from hub.spawners.launch import launch_url
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
+PROFILE_MAX_AGE = 60  # seconds a user's name and organisation are kept per token
 TIER_NAMES = {
     Tier.PUBLIC: "public",
     Tier.RESTREINT: "restreint (collectivités)",
@@ -61,6 +75,7 @@ class CatalogSource:
         self.catalog = catalog
         self.repo_root = repo_root
         self.import_file = import_file
+        self.generation = 0  # one more at each reload: the key of the rendered pages
         self._stamp = self._mtime()
         self._checked = time.monotonic()
 
@@ -79,9 +94,30 @@ class CatalogSource:
                 self._stamp = stamp
                 try:
                     self.catalog = Catalog.load(self.repo_root, self.import_file)
+                    self.generation += 1
                 except (OSError, ValueError) as exc:  # keep serving the previous catalog
                     print(f"Import illisible, catalogue précédent conservé : {exc}", flush=True)
         return self.catalog
+
+
+class PageCache:
+    """The last ``size`` rendered pages, by key (least recently used dropped first)."""
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self._pages: OrderedDict[tuple, str] = OrderedDict()
+
+    def get(self, key: tuple) -> str | None:
+        body = self._pages.get(key)
+        if body is not None:
+            self._pages.move_to_end(key)
+        return body
+
+    def put(self, key: tuple, body: str) -> None:
+        self._pages[key] = body
+        self._pages.move_to_end(key)
+        while len(self._pages) > self.size:
+            self._pages.popitem(last=False)
 
 
 def make_env() -> Environment:
@@ -95,23 +131,47 @@ def make_env() -> Environment:
     return env
 
 
-class BaseHandler(HubOAuthenticated, web.RequestHandler):
+class BaseHandler(HubUserHandler):
     """Resolves the hub user once per request (async) and renders French pages."""
 
-    hub_auth_class = HubOAuth
+    #: Pages that depend only on the catalog, the tier, the user and the URL (kept rendered).
+    cacheable = False
 
     async def prepare(self) -> None:
-        user = None
-        model = await self.hub_auth.get_user(self, sync=False)
-        if model:
-            try:
-                user = self.check_hub_user(model)
-            except web.HTTPError:
-                user = None
-            except Exception:  # UserNotAllowed: a token without access to the catalog
-                user = None
-        self._hub_auth_user_cache = user
+        user = await self.resolve_hub_user()
         self.tier = tier_from_user(user)
+        self.profile = await self.user_profile(user) if user else None
+        # « Essayer sur mes données » (hub.reproduce): its button and « Mes analyses »
+        scopes = set((user or {}).get("scopes") or ())
+        self.can_reproduce = SCOPE_REPRODUIRE in scopes
+        # « Mes espaces » (hub.workspaces): for those who may own a joint workspace
+        self.can_work_together = SCOPE_WORKSPACES in scopes
+
+    async def user_profile(self, user: dict[str, Any]) -> dict[str, str] | None:
+        """Name and organisation of a ProConnect user (their own ``auth_state``), else None.
+
+        Read with the user's own token, only when it may read its auth_state (ProConnect
+        mode), and kept a minute per token.
+        """
+        if not any(s.startswith("admin:auth_state") for s in user.get("scopes") or ()):
+            return None
+        token = self.hub_auth.get_token(self)
+        cache = self.settings.setdefault("profile_cache", {})
+        hit = cache.get(token)
+        if hit and time.monotonic() - hit[0] < PROFILE_MAX_AGE:
+            return hit[1]
+        url = url_path_join(self.hub_auth.api_url, "users", user["name"])
+        try:
+            model = await self.hub_auth._api_request(
+                "GET", url, headers={"Authorization": f"token {token}"}, allow_403=True
+            )
+        except (web.HTTPError, ValueError):
+            return None
+        profile = ((model or {}).get("auth_state") or {}).get("profil")
+        if len(cache) > 1000:
+            cache.clear()
+        cache[token] = (time.monotonic(), profile)
+        return profile
 
     @property
     def catalog(self) -> Catalog:
@@ -130,6 +190,26 @@ class BaseHandler(HubOAuthenticated, web.RequestHandler):
             "frame-ancestors 'self'",
         )
 
+    def _page_key(self) -> tuple:
+        user = self.current_user
+        source = self.settings["catalog_source"]
+        source.current()  # a changed import makes a new generation first
+        name = user.get("name") if isinstance(user, dict) else None
+        page = (type(self).__name__, self.request.uri)
+        rights = (getattr(self, "can_reproduce", False), getattr(self, "can_work_together", False))
+        return (source.generation, self.tier, rights, name, page)
+
+    def cached(self) -> bool:
+        """Send the kept page for this request, if there is one."""
+        if not self.cacheable:
+            return False
+        body = self.settings["pages"].get(self._page_key())
+        if body is None:
+            return False
+        self.set_header("Content-Type", "text/html; charset=UTF-8")
+        self.finish(body)
+        return True
+
     def filters(self) -> dict[str, str]:
         return {k: self.get_argument(k, "").strip() for k in FILTERS}
 
@@ -139,15 +219,24 @@ class BaseHandler(HubOAuthenticated, web.RequestHandler):
             prefix=self.prefix,
             hub_base=self.settings["hub_base"],
             user=user,
+            profile=getattr(self, "profile", None),
             tier=self.tier,
             tier_name=TIER_NAMES[self.tier],
             request_uri=self.request.uri,
+            workspaces_url=self.settings.get("workspaces_url", "")
+            if getattr(self, "can_work_together", False)
+            else "",
+            can_reproduce=getattr(self, "can_reproduce", False),
+            reproduce_url=self.reproduce_url,
             login_url=url_path_join(self.prefix, "connexion")
             + "?"
             + urlencode({"next": self.request.uri}),
         )
+        body = self.settings["jinja"].get_template(name).render(**ctx)
+        if self.cacheable and self.get_status() == 200:
+            self.settings["pages"].put(self._page_key(), body)
         self.set_header("Content-Type", "text/html; charset=UTF-8")
-        self.finish(self.settings["jinja"].get_template(name).render(**ctx))
+        self.finish(body)
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         messages = {
@@ -167,15 +256,29 @@ class BaseHandler(HubOAuthenticated, web.RequestHandler):
             raise web.HTTPError(404)
         return record
 
+    @property
+    def reproduce_url(self) -> str:
+        """« Essayer sur mes données » (hub.reproduce), absolute when services have subdomains."""
+        from hub.reproduce.config import reproduce_origin
+
+        hub_origin = self.settings.get("hub_origin", "")
+        path = url_path_join(self.settings["site_base"], "services/reproduce/")
+        return reproduce_origin(hub_origin) + path
+
     def launch_link(self, record: dict[str, Any]) -> str | None:
         user = self.current_user
         if self.tier < Tier.EXPERT or not user or not (record.get("expert") or {}).get("launch"):
             return None
-        return launch_url(self.settings["site_base"], user["name"], record["id"])
+        path = launch_url(self.settings["site_base"], user["name"], record["id"])
+        return self.settings["hub_origin"] + path  # absolute when the catalog has a subdomain
 
 
 class ListHandler(BaseHandler):
+    cacheable = True
+
     def get(self) -> None:
+        if self.cached():
+            return
         query = self.get_argument("q", "").strip()
         filters = self.filters()
         found = self.catalog.search(self.tier, query, filters)
@@ -192,13 +295,21 @@ class ListHandler(BaseHandler):
 
 
 class MapHandler(BaseHandler):
+    cacheable = True
+
     def get(self) -> None:
+        if self.cached():
+            return
         found = self.catalog.search(self.tier, self.get_argument("q", ""), self.filters())
         self.render_page("carte.html", map=mapsvg.map_model(self.catalog.points(found)))
 
 
 class CardHandler(BaseHandler):
+    cacheable = True
+
     def get(self, record_id: str) -> None:
+        if self.cached():
+            return
         record = self.record_or_404(record_id)
         self.render_page(
             "fiche.html",
@@ -241,6 +352,14 @@ class LogoutHandler(BaseHandler):
     def get(self) -> None:
         self.clear_cookie(self.hub_auth.cookie_name, path=self.prefix)
         self.redirect(url_path_join(self.settings["hub_base"], "logout"))
+
+
+class NotFoundHandler(BaseHandler):
+    """Any address the catalog does not serve: its French 404 page, not Tornado's own."""
+
+    async def prepare(self) -> None:
+        await super().prepare()  # the page keeps the visitor's header (name, tier)
+        raise web.HTTPError(404)
 
 
 class ApiBase(BaseHandler):
@@ -299,6 +418,7 @@ def make_app(
     runs_dir: Path,
     hub_base: str = "/hub/",
     site_base: str = "/",
+    hub_origin: str = "",
     cookie_secret: bytes | None = None,
 ) -> web.Application:
     p = prefix if prefix.endswith("/") else prefix + "/"
@@ -324,13 +444,30 @@ def make_app(
         prefix=p,
         hub_base=hub_base,
         site_base=site_base,
+        hub_origin=hub_origin,
         repo_root=repo_root,
         runs_dir=runs_dir,
         jinja=make_env(),
+        pages=PageCache(),
         cookie_secret=cookie_secret or os.urandom(32),
         static_url_prefix=p + "static/",
+        workspaces_url=url_path_join(site_base, "services/espaces/"),
         xsrf_cookies=False,
+        xsrf_cookie_kwargs=dict(COOKIE_OPTIONS),  # HubOAuth's own XSRF cookie
+        default_handler_class=NotFoundHandler,
     )
+
+
+def cookie_secret(api_token: str) -> bytes | None:
+    """The secret that signs the catalog's cookies, derived from its hub API token.
+
+    The hub gives a managed service the same token each time it starts it again: a restarted
+    catalog (a crash, a kill) still reads the cookies of the users logged in to it, instead of
+    showing them the public tier until they log in again. A new hub means a new token.
+    """
+    if not api_token:
+        return None
+    return hmac.new(api_token.encode(), b"biblio-ia catalog cookies", hashlib.sha256).digest()
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -339,13 +476,26 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--import-file", type=Path, default=None)
     parser.add_argument("--runs-dir", type=Path, required=True)
     parser.add_argument("--site-base", default="/")
+    parser.add_argument(
+        "--hub-origin",
+        default="",
+        help="the hub's origin when the catalog has a subdomain of its own (BIBLIO_SUBDOMAIN_HOST)",
+    )
     return parser.parse_args(argv)
 
 
 async def serve(args: argparse.Namespace) -> None:
     prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/catalog/")
     url = urlparse(os.environ.get("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:10101"))
-    hub_prefix = os.environ.get("JUPYTERHUB_BASE_URL", args.site_base).rstrip("/") + "/hub/"
+    site_base = os.environ.get("JUPYTERHUB_BASE_URL", args.site_base)
+    hub_prefix = args.hub_origin + site_base.rstrip("/") + "/hub/"
+    first = ensure_import(args.import_file)
+    if first is not None:
+        print(
+            f"Catalogue : premier démarrage, instantané national importé "
+            f"({len(first.records)} fiches) dans {args.import_file}",
+            flush=True,
+        )
     catalog = Catalog.load(args.repo_root, args.import_file)
     app = make_app(
         CatalogSource(catalog, args.repo_root, args.import_file),
@@ -353,11 +503,13 @@ async def serve(args: argparse.Namespace) -> None:
         repo_root=args.repo_root,
         runs_dir=args.runs_dir,
         hub_base=hub_prefix,
-        site_base=os.environ.get("JUPYTERHUB_BASE_URL", args.site_base),
+        site_base=site_base,
+        hub_origin=args.hub_origin,
+        cookie_secret=cookie_secret(os.environ.get("JUPYTERHUB_API_TOKEN", "")),
     )
     server = HTTPServer(app, xheaders=True)
     # 127.0.0.1 unless the deployment says otherwise (Kubernetes: the proxy is in another pod).
-    bind = os.environ.get("BIBLIO_SERVICE_BIND", "127.0.0.1")
+    bind = Settings.from_env().service_bind
     server.listen(url.port or 80, bind)
     print(
         f"Catalogue : {len(catalog.records)} fiches, à l'écoute sur {bind}:{url.port}{prefix}",

@@ -3,11 +3,16 @@
 Every view is built by ``visible_fields(record, tier)``: a field leaves the store only when
 its tier (from the national model) is at most the viewer's tier. Search only looks into the
 fields the viewer may see, so a match never reveals a hidden value.
+
+A ``Catalog`` never changes once loaded (a new import makes a new one, see
+``hub.catalog.service.CatalogSource``), so it keeps what it computed: each record's folded
+search text per tier, the facets per tier, and the last ``SEARCH_CACHE`` searches per
+(tier, query, filters). A new catalog starts with empty caches: that is the invalidation.
 """
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,7 +63,15 @@ def search_text(record: Mapping[str, Any], tier: Tier) -> str:
     return fold(" ".join(parts))
 
 
-def matches(record: Mapping[str, Any], tier: Tier, query: str, filters: Mapping[str, str]) -> bool:
+def matches(
+    record: Mapping[str, Any],
+    tier: Tier,
+    query: str,
+    filters: Mapping[str, str],
+    text: str | None = None,
+) -> bool:
+    """Whether ``record`` matches ``query`` and ``filters`` for ``tier`` (``text``: its
+    ``search_text`` for that tier, when already computed)."""
     fields = visible_fields(record, tier)
     for key, wanted in filters.items():
         if not wanted:
@@ -70,7 +83,7 @@ def matches(record: Mapping[str, Any], tier: Tier, query: str, filters: Mapping[
             return False
     tokens = fold(query).split()
     if tokens:
-        text = search_text(record, tier)
+        text = search_text(record, tier) if text is None else text
         return all(token in text for token in tokens)
     return True
 
@@ -87,11 +100,20 @@ def record_view(record: Mapping[str, Any], tier: Tier) -> dict[str, Any]:
     }
 
 
+SEARCH_CACHE = 512
+
+
 @dataclass
 class Catalog:
-    """All records: ours first (``hub/catalog/entries``), then the national import."""
+    """All records: ours first (``hub/catalog/entries``), then the national import.
+
+    Read-only once built: its caches (search texts, facets, recent searches) stay valid.
+    """
 
     records: list[dict[str, Any]] = field(default_factory=list)
+    _texts: dict[tuple[str, Tier], str] = field(default_factory=dict, repr=False, compare=False)
+    _facets: dict[Tier, dict] = field(default_factory=dict, repr=False, compare=False)
+    _searches: OrderedDict = field(default_factory=OrderedDict, repr=False, compare=False)
 
     @classmethod
     def load(cls, repo_root: Path | str, import_file: Path | str | None = None) -> Catalog:
@@ -112,20 +134,42 @@ class Catalog:
                 return record
         return None
 
+    def _text(self, record: Mapping[str, Any], tier: Tier) -> str:
+        key = (record["id"], tier)
+        text = self._texts.get(key)
+        if text is None:
+            text = self._texts[key] = search_text(record, tier)
+        return text
+
     def search(
         self, tier: Tier, query: str = "", filters: Mapping[str, str] | None = None
     ) -> list[dict[str, Any]]:
-        filters = filters or {}
-        return [r for r in self.records if matches(r, tier, query, filters)]
+        """The records ``tier`` finds with ``query`` and ``filters`` (the catalog's order)."""
+        filters = {k: v for k, v in (filters or {}).items() if v}
+        key = (tier, fold(query), tuple(sorted((k, fold(v)) for k, v in filters.items())))
+        found = self._searches.get(key)
+        if found is None:
+            found = tuple(
+                r for r in self.records if matches(r, tier, query, filters, self._text(r, tier))
+            )
+            self._searches[key] = found
+            if len(self._searches) > SEARCH_CACHE:
+                self._searches.popitem(last=False)
+        else:
+            self._searches.move_to_end(key)
+        return list(found)
 
     def facets(self, tier: Tier = Tier.PUBLIC) -> dict[str, list[tuple[str, int]]]:
         """For each filter, the values present and their counts (most frequent first)."""
+        if tier in self._facets:
+            return {key: list(items) for key, items in self._facets[tier].items()}
         out: dict[str, list[tuple[str, int]]] = {}
         for key, name in FILTERS.items():
             counts: Counter[str] = Counter()
             for record in self.records:
                 counts.update(set(_values(visible_fields(record, tier).get(name))))
             out[key] = sorted(counts.items(), key=lambda kv: (-kv[1], fold(kv[0])))
+        self._facets[tier] = {key: tuple(items) for key, items in out.items()}
         return out
 
     def points(self, records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:

@@ -6,8 +6,10 @@ Checks: every part present; the notebook names the ``python3`` kernel, its first
 tagged ``parameters`` with literal assignments only (including ``data_path = None``,
 ``column_map = {}``, ``quick = False``, ``output_dir = "resultats"``), no ``def``/``class``
 anywhere, no committed outputs; the schema is a valid Table Schema whose fields have French
-titles; the module exposes the contract; the sample passes its own validation; the catalog
-record reads without error.
+titles; the package ``models/<id>/`` has exactly the modules ``models.entries.ENTRY_MODULES``
+and its ``__init__`` exposes ``ENTRY_ID``, ``TITLE`` and every function of
+``models.entries.ENTRY_API``; the sample passes its own validation; the catalog record reads
+without error.
 """
 
 from __future__ import annotations
@@ -20,9 +22,9 @@ from pathlib import Path
 import nbformat
 
 from hub.runner import entries
+from models.entries import ENTRY_API, ENTRY_MODULES
 
 REQUIRED_DEFAULTS = {"data_path": None, "column_map": {}, "quick": False, "output_dir": "resultats"}
-MODULE_API = ("load", "validate_file", "build_reference")
 
 
 def _code(source: str) -> str:
@@ -130,19 +132,39 @@ def schema_problems(path: Path) -> list[str]:
     return problems
 
 
+def package_problems(entry_id: str, package: Path) -> list[str]:
+    """The modules of ``models/<id>/`` that are missing, or there beyond ``ENTRY_MODULES``."""
+    where = f"models/{entry_id}/"
+    if not package.is_dir():
+        return []  # reported as a missing part
+    present = {p.stem for p in package.glob("*.py")} - {"__init__"}
+    expected = ", ".join(f"{m}.py" for m in ENTRY_MODULES)
+    problems = [
+        f"{where} : module {name}.py absent (modules d'une entrée : {expected})"
+        for name in ENTRY_MODULES
+        if name not in present
+    ]
+    problems += [
+        f"{where} : module {name}.py en trop (modules d'une entrée : {expected})"
+        for name in sorted(present - set(ENTRY_MODULES))
+    ]
+    return problems
+
+
 def module_problems(entry_id: str, root: Path, sample: Path) -> list[str]:
+    where = f"models/{entry_id}/"
     try:
         module = entries.load_module(entry_id, root)
     except Exception as exc:  # an import error is a contract problem, reported as such
-        return [f"models/{entry_id}.py : import impossible ({type(exc).__name__} : {exc})"]
+        return [f"{where} : import impossible ({type(exc).__name__} : {exc})"]
     problems = []
     if getattr(module, "ENTRY_ID", None) != entry_id:
-        problems.append(f"models/{entry_id}.py : ENTRY_ID doit valoir « {entry_id} »")
+        problems.append(f"{where}__init__.py : ENTRY_ID doit valoir « {entry_id} »")
     if not str(getattr(module, "TITLE", "") or "").strip():
-        problems.append(f"models/{entry_id}.py : TITLE (titre en français) absent")
-    for name in MODULE_API:
+        problems.append(f"{where}__init__.py : TITLE (titre en français) absent")
+    for name in ENTRY_API:
         if not callable(getattr(module, name, None)):
-            problems.append(f"models/{entry_id}.py : fonction {name}() absente")
+            problems.append(f"{where}__init__.py : fonction {name}() absente")
     if callable(getattr(module, "validate_file", None)) and sample.is_file():
         try:
             report = module.validate_file(str(sample))
@@ -179,7 +201,7 @@ def contract_problems(entry_id: str, root: Path | str | None = None) -> list[str
         "échantillon": paths.sample,
         "schéma": paths.schema,
         "fiche de données": paths.datasheet,
-        "module": paths.module,
+        "paquet de l'entrée": paths.module,
         "générateur": paths.generator,
         "notebook": paths.notebook,
         "modèle de référence": paths.artifact,
@@ -199,6 +221,7 @@ def contract_problems(entry_id: str, root: Path | str | None = None) -> list[str
         text = paths.datasheet.read_text(encoding="utf-8")
         if not any(line.startswith("# ") for line in text.splitlines()):
             problems.append("fiche de données : titre « # ... » absent")
+    problems += package_problems(entry_id, paths.package)
     if paths.module.is_file():
         problems += module_problems(entry_id, base, paths.sample)
     if paths.catalog_record.is_file():

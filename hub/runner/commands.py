@@ -1,4 +1,7 @@
-"""Sub-commands ``run``, ``validate``, ``list`` and ``build-model`` of the ``biblio`` CLI."""
+"""Sub-commands ``run``, ``validate``, ``list`` and ``build-model`` of the ``biblio`` CLI.
+
+Each works on ``args.root`` with ``args.settings`` (set by ``hub.runner.cli.main``).
+"""
 
 from __future__ import annotations
 
@@ -9,14 +12,39 @@ import sys
 from pathlib import Path
 
 from hub.runner import entries
-from hub.runner.params import parse_map_args
+from hub.runner.params import check_map_targets, parse_map_args
+from models.entries import entry_ids, require_entry
 from models.errors import BiblioError
+from models.io import check_data_path
 
 EPILOG_RUN = (
     "Codes de sortie : 0 réussite, 1 échec du notebook, 2 paramètres ou données refusés.\n"
     "Exemple : biblio run canteen_attendance --data mes_effectifs.csv "
     '--map "nb_repas=reel" --param horizon=14 --out resultats/cantine'
 )
+
+
+MIN_SHARE_HELP = (
+    "part minimale de lignes utilisables (0 à 1, ou 90 %%) : les lignes en défaut sont "
+    "écartées (lignes_ecartees.csv) ; en dessous, le fichier est refusé "
+    "(par défaut : BIBLIO_MIN_USABLE_SHARE, 0.9)"
+)
+
+
+def share_argument(text: str) -> float:
+    """``--min-share``: a share in ]0, 1] (``0.8`` or ``80 %``), French error otherwise."""
+    from hub.config.settings import SettingsError, as_share
+
+    try:
+        return as_share(text, "--min-share")
+    except SettingsError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _min_share(args: argparse.Namespace) -> float:
+    if args.min_share is not None:
+        return args.min_share
+    return args.settings.min_usable_share
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -46,6 +74,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="paramètre du notebook (répétable), valeur Python ou JSON",
     )
     run.add_argument("--out", help="dossier de sortie (par défaut resultats/<entrée>)")
+    run.add_argument(
+        "--min-share",
+        type=share_argument,
+        default=None,
+        metavar="PART",
+        help=MIN_SHARE_HELP,
+    )
     run.add_argument("--quick", action="store_true", help="mode rapide (moins de calculs)")
     run.add_argument("--timeout", type=int, default=600, help="délai par cellule, en secondes")
     run.add_argument("--jobs", type=int, default=None, help="avec --all : processus parallèles")
@@ -66,6 +101,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     val.add_argument("entry_id")
     val.add_argument("file", help="votre fichier de données")
     val.add_argument("--map", action="append", default=[], metavar="LEUR=NOTRE")
+    val.add_argument(
+        "--min-share", type=share_argument, default=None, metavar="PART", help=MIN_SHARE_HELP
+    )
     val.set_defaults(func=cmd_validate)
 
     lst = subparsers.add_parser("list", help="lister les entrées de la bibliothèque")
@@ -90,7 +128,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             return 2
         from hub.runner.run_all import run_all
 
-        code, _, text = run_all(out=args.out, quick=True, jobs=args.jobs, timeout=args.timeout)
+        code, _, text = run_all(
+            out=args.out, quick=True, root=args.root, jobs=args.jobs, timeout=args.timeout
+        )
         print(text, file=sys.stdout if code == 0 else sys.stderr)
         return code
     if not args.entry_id:
@@ -108,9 +148,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         param_args=args.param,
         out=args.out,
         quick=args.quick,
+        root=args.root,
         timeout=args.timeout,
         log_output=args.verbose,
         keep_failed=not args.no_keep_failed,
+        settings=args.settings,
+        min_share=_min_share(args),
     )
     if result.ok:
         from hub.runner.footprint import to_french
@@ -124,40 +167,60 @@ def cmd_run(args: argparse.Namespace) -> int:
     return result.exit_code
 
 
-def _quality(module, path: str, column_map: dict[str, str]) -> str | None:
-    """The entry's data-quality report when its module exposes ``quality(df)``."""
-    quality = getattr(module, "quality", None) or getattr(module, "quality_report", None)
-    if not callable(quality):
-        return None
-    report = quality(module.load(path, column_map or None))
-    to_md = getattr(report, "to_markdown", None)
-    return to_md() if callable(to_md) else str(report)
+def quality_text(
+    module, path: Path, column_map: dict[str, str], min_share: float | None = None
+) -> str:
+    """The entry's data-quality report of a file, in French (Markdown when it has one)."""
+    from hub.runner.run import _accepts_min_share
+
+    options = {"min_share": min_share} if _accepts_min_share(module.load_with_report) else {}
+    data, _ = module.load_with_report(str(path), column_map or None, **options)
+    report = module.quality(data)
+    to_markdown = getattr(report, "to_markdown", None)
+    return to_markdown() if callable(to_markdown) else str(report)
+
+
+def set_aside_sentence(report) -> str:
+    """French sentence: how many rows ``biblio run`` would set aside."""
+    acceptance = getattr(report, "acceptance", None)
+    n = int(getattr(acceptance, "rows_set_aside", 0) or 0)
+    if not n:
+        return "Aucune ligne ne serait écartée."
+    if n == 1:
+        return "1 ligne serait écartée par biblio run (listée dans lignes_ecartees.csv)."
+    return f"{n} lignes seraient écartées par biblio run (listées dans lignes_ecartees.csv)."
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from hub.runner.run import check_data
+    from hub.runner.run import check_report
 
-    entries.require_entry(args.entry_id)
+    require_entry(args.entry_id, args.root)
     column_map = parse_map_args(args.map)
-    path = Path(args.file).expanduser().resolve()
-    ok, text = check_data(args.entry_id, path, column_map, entries.repo_root())
+    if column_map:
+        known = entries.known_columns(args.entry_id, args.root)
+        check_map_targets(column_map, known, args.entry_id)
+    min_share = _min_share(args)
+    path = check_data_path(args.file)
+    ok, text, report = check_report(args.entry_id, path, column_map, args.root, min_share=min_share)
     if not ok:
         print(f"Fichier refusé pour l'entrée « {args.entry_id} » :\n{text}", file=sys.stderr)
         return 2
     try:
-        quality = _quality(entries.load_module(args.entry_id), str(path), column_map)
+        module = entries.load_module(args.entry_id, args.root)
+        quality = quality_text(module, path, column_map, min_share)
     except BiblioError as exc:  # readable and valid, but the entry cannot use it
         print(f"Fichier refusé pour l'entrée « {args.entry_id} » :\n{exc}", file=sys.stderr)
         return 2
     print(f"Fichier utilisable pour l'entrée « {args.entry_id} ».\n{text}")
-    if quality:
-        print(f"\nQualité des données :\n{quality}")
+    if getattr(report, "acceptance", None) is not None:
+        print(set_aside_sentence(report))
+    print(f"\nQualité des données :\n{quality}")
     return 0
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    ids = entries.entry_ids()
-    items = [{"entry_id": i, "title": entries.entry_title(i)} for i in ids]
+    ids = entry_ids(args.root)
+    items = [{"entry_id": i, "title": entries.entry_title(i, args.root)} for i in ids]
     if args.json:
         print(json.dumps(items, ensure_ascii=False, indent=2))
     elif not items:
@@ -170,13 +233,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_build_model(args: argparse.Namespace) -> int:
-    entries.require_entry(args.entry_id)
-    module = entries.load_module(args.entry_id)
-    build = getattr(module, "build_reference", None)
-    if not callable(build):
-        print(f"Erreur : models/{args.entry_id}.py n'a pas de build_reference().", file=sys.stderr)
-        return 1
-    result = build(quick=args.quick)
+    module = entries.load_module(args.entry_id, args.root)
+    result = module.build_reference(quick=args.quick)
     from models.contract import to_jsonable
 
     print(json.dumps(to_jsonable(result or {}), ensure_ascii=False, indent=2))

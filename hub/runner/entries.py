@@ -1,7 +1,14 @@
-"""Find entries and their modules, under the repository root or an override of it.
+"""An entry's package and title, for the runner, under this checkout or another root.
 
-The root is ``models.contract.REPO_ROOT`` unless ``BIBLIO_ROOT`` (or an explicit ``root``)
-points elsewhere — tests use that to run against small fixture entries.
+The entry registry (id pattern, paths, lookup, ``UnknownEntryError``, the repository root) is
+``models.entries``; this module only adds what the runner needs on top of it. ``root`` is
+always an argument (``None``: this checkout), never read from the environment.
+
+- ``load_module(entry_id, root)`` imports the entry's package ``models/<entry_id>/``: the
+  installed ``models.<entry_id>`` for this checkout, else the package of the other root,
+  loaded under a private name (its own relative imports resolve inside it).
+- ``entry_title`` gives the French title without importing scikit-learn when asked not to.
+- ``known_columns`` lists the column names an entry reads (targets of ``--map``).
 """
 
 from __future__ import annotations
@@ -9,65 +16,63 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import json
-import os
-import re
 import sys
 from pathlib import Path
 from types import ModuleType
 
-from models import contract
+from models.entries import REPO_ROOT, entry_paths, require_entry, resolve_root
 from models.errors import BiblioError
 
-ENTRY_ID_RE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
+PRIVATE_PREFIX = "_biblio_entry_"
+
+# Older name of resolve_root, still called by hub.runner.checks; new code uses resolve_root.
+repo_root = resolve_root
 
 
-class EntryError(BiblioError):
-    """An unknown entry, or an entry whose module cannot be used."""
+def _private_name(entry_id: str, package: Path) -> str:
+    return f"{PRIVATE_PREFIX}{entry_id}_{abs(hash(str(package)))}"
 
 
-def repo_root(root: Path | str | None = None) -> Path:
-    if root is not None:
-        return Path(root).resolve()
-    env = os.environ.get("BIBLIO_ROOT")
-    return Path(env).resolve() if env else contract.REPO_ROOT
-
-
-def entry_ids(root: Path | str | None = None) -> list[str]:
-    return contract.entry_ids(repo_root(root))
-
-
-def entry_paths(entry_id: str, root: Path | str | None = None) -> contract.EntryPaths:
-    return contract.entry_paths(entry_id, repo_root(root))
-
-
-def require_entry(entry_id: str, root: Path | str | None = None) -> contract.EntryPaths:
-    """Paths of ``entry_id``, or a French error listing the known entries."""
-    ids = entry_ids(root)
-    if entry_id not in ids:
-        known = ", ".join(ids) if ids else "aucune"
-        raise EntryError(f"Entrée inconnue : « {entry_id} ». Entrées disponibles : {known}.")
-    return entry_paths(entry_id, root)
-
-
-def load_module(entry_id: str, root: Path | str | None = None) -> ModuleType:
-    """Import ``models/<id>.py`` of the root (the installed package for the real repository)."""
-    paths = entry_paths(entry_id, root)
-    if not paths.module.is_file():
-        raise EntryError(f"Le module de l'entrée est absent : {paths.module}.")
-    if repo_root(root) == contract.REPO_ROOT:
-        return importlib.import_module(f"models.{entry_id}")
-    name = f"_biblio_entry_{entry_id}_{abs(hash(str(paths.module)))}"
+def _load_package(name: str, package: Path) -> ModuleType:
+    """Import the package folder ``package`` as the module ``name``."""
     if name in sys.modules:
         return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, paths.module)
+    spec = importlib.util.spec_from_file_location(
+        name, package / "__init__.py", submodule_search_locations=[str(package)]
+    )
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     try:
         spec.loader.exec_module(module)
     except BaseException:
-        del sys.modules[name]
+        for loaded in [m for m in sys.modules if m == name or m.startswith(name + ".")]:
+            del sys.modules[loaded]
         raise
     return module
+
+
+def load_module(entry_id: str, root: Path | str | None = None) -> ModuleType:
+    """Import the package of an existing entry (``UnknownEntryError`` if there is none).
+
+    Errors raised by the entry's own code (a broken import) propagate unchanged.
+    """
+    base = resolve_root(root)
+    paths = require_entry(entry_id, base)
+    if base == REPO_ROOT:
+        return importlib.import_module(f"models.{entry_id}")
+    if not paths.module.is_file():
+        raise BiblioError(
+            f"Le paquet de l'entrée « {entry_id} » est absent : {paths.module} n'existe pas."
+        )
+    return _load_package(_private_name(entry_id, paths.package), paths.package)
+
+
+def is_loaded(entry_id: str, root: Path | str | None = None) -> bool:
+    """True when the entry's package is already imported (so its title costs nothing)."""
+    base = resolve_root(root)
+    if base == REPO_ROOT:
+        return f"models.{entry_id}" in sys.modules
+    return _private_name(entry_id, entry_paths(entry_id, base).package) in sys.modules
 
 
 def notebook_title(notebook: Path) -> str | None:
@@ -88,21 +93,40 @@ def notebook_title(notebook: Path) -> str | None:
 
 
 def entry_title(entry_id: str, root: Path | str | None = None, *, cheap: bool = False) -> str:
-    """The French title: the module's ``TITLE``, else the notebook's first heading, else id.
+    """The French title: the package's ``TITLE``, else the notebook's first heading, else id.
 
-    ``cheap=True`` does not import the module (imports of scikit-learn take seconds) unless
+    ``cheap=True`` does not import the package (scikit-learn takes seconds to import) unless
     it is already imported: the notebook's heading is used instead.
     """
     title = None
-    if not cheap or _loaded(entry_id, root):
+    if not cheap or is_loaded(entry_id, root):
         try:
             title = getattr(load_module(entry_id, root), "TITLE", None)
-        except Exception:  # a broken module must not break `biblio list`
+        except Exception:  # a broken entry must not break `biblio list`
             title = None
     return title or notebook_title(entry_paths(entry_id, root).notebook) or entry_id
 
 
-def _loaded(entry_id: str, root: Path | str | None) -> bool:
-    if repo_root(root) == contract.REPO_ROOT:
-        return f"models.{entry_id}" in sys.modules
-    return any(name.startswith(f"_biblio_entry_{entry_id}_") for name in sys.modules)
+def known_columns(entry_id: str, root: Path | str | None = None) -> list[str]:
+    """Column names the entry reads: its schemas' fields and its data module's aliases' keys.
+
+    These are the valid targets of ``--map "leur colonne=notre colonne"``; empty when the
+    entry declares neither (then nothing can be checked).
+    """
+    names: dict[str, None] = {}
+    dataset = entry_paths(entry_id, root).schema.parent
+    for schema in sorted(dataset.glob("schema*.json")) if dataset.is_dir() else []:
+        try:
+            fields = json.loads(schema.read_text(encoding="utf-8")).get("fields", [])
+        except (OSError, ValueError, AttributeError):
+            continue
+        names.update({str(f["name"]): None for f in fields if isinstance(f, dict) and "name" in f})
+    try:
+        data = getattr(load_module(entry_id, root), "data", None)
+    except Exception:  # a broken package is reported by the data check that follows
+        data = None
+    for attr in dir(data) if data is not None else []:
+        value = getattr(data, attr)
+        if attr.isupper() and attr.endswith("ALIASES") and isinstance(value, dict):
+            names.update({str(k): None for k in value})
+    return list(names)

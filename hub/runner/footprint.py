@@ -14,8 +14,9 @@ where ``cores × usage × runtime`` is the measured CPU time. Defaults: 12 W per
 Algorithms' value for an unknown CPU), PUE 1.67 (Green Algorithms' default, world average
 data centre), and France's electricity at 0.052 kgCO2e/kWh (order of magnitude of the average
 French consumption mix in ADEME's Base Empreinte; RTE éCO2mix gives 20–60 g/kWh depending on
-the year). Each can be overridden with ``BIBLIO_TDP_PER_CORE_W``, ``BIBLIO_PUE`` and
-``BIBLIO_CARBON_INTENSITY`` (kgCO2e/kWh).
+the year). Each is a setting (``BIBLIO_TDP_PER_CORE_W``, ``BIBLIO_PUE``,
+``BIBLIO_CARBON_INTENSITY`` in kgCO2e/kWh, declared in ``hub.config.settings``); the run passes
+its ``Settings`` down, and without one the declared defaults apply.
 """
 
 from __future__ import annotations
@@ -28,10 +29,9 @@ from typing import Any
 
 import psutil
 
-TDP_PER_CORE_W = 12.0
+from hub.config.settings import Settings
+
 MEMORY_W_PER_GB = 0.3725
-PUE = 1.67
-CARBON_INTENSITY_KG_PER_KWH = 0.052
 SOURCE = (
     "Méthode Green Algorithms (Lannelongue et al., Advanced Science 2021, "
     "doi:10.1002/advs.202100707) ; mix électrique français ≈ 0,052 kgCO2e/kWh "
@@ -39,27 +39,22 @@ SOURCE = (
 )
 
 
-def _env_float(name: str, default: float) -> float:
-    try:
-        return float(os.environ.get(name, default))
-    except ValueError:
-        return default
-
-
-def constants() -> dict[str, float]:
+def constants(settings: Settings | None = None) -> dict[str, float]:
+    """The method's constants: those of ``settings``, else the declared defaults."""
+    s = settings or Settings.from_env({})
     return {
-        "tdp_per_core_w": _env_float("BIBLIO_TDP_PER_CORE_W", TDP_PER_CORE_W),
+        "tdp_per_core_w": s.tdp_per_core_w,
         "memory_w_per_gb": MEMORY_W_PER_GB,
-        "pue": _env_float("BIBLIO_PUE", PUE),
-        "carbon_intensity_kg_per_kwh": _env_float(
-            "BIBLIO_CARBON_INTENSITY", CARBON_INTENSITY_KG_PER_KWH
-        ),
+        "pue": s.pue,
+        "carbon_intensity_kg_per_kwh": s.carbon_intensity,
     }
 
 
-def estimate(wall_s: float, cpu_s: float, peak_memory_bytes: int) -> dict[str, Any]:
+def estimate(
+    wall_s: float, cpu_s: float, peak_memory_bytes: int, settings: Settings | None = None
+) -> dict[str, Any]:
     """Energy (kWh) and CO2e (kg) of a run, Green Algorithms method (see module docstring)."""
-    c = constants()
+    c = constants(settings)
     memory_gb = peak_memory_bytes / 1e9
     core_wh = cpu_s * c["tdp_per_core_w"] / 3600.0
     memory_wh = wall_s * memory_gb * c["memory_w_per_gb"] / 3600.0
@@ -131,8 +126,9 @@ class ProcessTreeSampler:
 class Footprint:
     """Measure a block: ``with Footprint() as fp: ...`` then ``fp.result()``."""
 
-    def __init__(self, interval: float = 0.1) -> None:
+    def __init__(self, interval: float = 0.1, settings: Settings | None = None) -> None:
         self.sampler = ProcessTreeSampler(interval=interval)
+        self.settings = settings
 
     def __enter__(self) -> Footprint:
         self._t0 = time.perf_counter()
@@ -162,7 +158,7 @@ class Footprint:
             "peak_kernel_memory_mb": round(self.sampler.peak_children_rss / 1e6, 1),
             "memory_samples": self.sampler.samples,
             "cores_available": os.cpu_count() or 1,
-            **estimate(self.wall_s, cpu_s, peak),
+            **estimate(self.wall_s, cpu_s, peak, self.settings),
         }
 
 

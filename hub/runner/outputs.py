@@ -1,13 +1,17 @@
 """Atomic output folders: a run writes into a temporary folder next to its target, then moves.
 
-``prepare`` checks the target and makes the temporary folder on the same file system;
-``publish`` swaps it in with ``os.replace`` (an older run's folder is replaced whole);
-``discard`` keeps a failed run aside in ``<target>.echec-<timestamp>`` or removes it.
+``prepare`` checks the target and makes the temporary folder on the same file system, with
+the usual permissions of a new folder (``0777`` less the umask: ``0755`` in general);
+``publish`` swaps it in with ``os.replace``: an older run's own files (listed in its
+``run.json``, ``files``) are replaced, while files the user added to that folder are moved
+into the new one; ``discard`` keeps a failed run aside in ``<target>.echec-<timestamp>`` or
+removes it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import shutil
 import tempfile
@@ -38,18 +42,47 @@ def prepare(target: Path) -> Path:
             )
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        return Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+        tmp.chmod(0o777 & ~current_umask())  # mkdtemp makes 0700; a run folder is shared
+        return tmp
     except OSError as exc:
         raise OutputDirError(
             f"Impossible d'écrire dans {target.parent} : {exc.strerror or exc}."
         ) from exc
 
 
+def current_umask() -> int:
+    """The process's umask (read by setting it and putting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def run_files(folder: Path) -> set[str]:
+    """Names of the files a previous run wrote in ``folder`` (its ``run.json``'s ``files``)."""
+    try:
+        files = json.loads((folder / RUN_FILE).read_text(encoding="utf-8")).get("files")
+    except (OSError, ValueError, AttributeError):
+        return {RUN_FILE}
+    return {str(f) for f in files or []} | {RUN_FILE}
+
+
 def publish(tmp: Path, target: Path) -> Path:
-    """Move ``tmp`` to ``target`` (replacing a previous run's folder as a whole)."""
+    """Move ``tmp`` to ``target``, replacing a previous run's files but keeping the user's.
+
+    Files of ``target`` that its run did not write (not in its ``run.json``'s ``files``) and
+    that the new run does not write either are moved into the new folder first.
+    """
     target = Path(target).resolve()
     old = None
+    carried: list[str] = []
     if target.exists():
+        previous = run_files(target)
+        for child in sorted(target.iterdir()):
+            if child.name in previous or os.path.lexists(tmp / child.name):
+                continue
+            os.replace(child, tmp / child.name)
+            carried.append(child.name)
         old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
         os.replace(target, old / "run")
     try:
@@ -57,6 +90,8 @@ def publish(tmp: Path, target: Path) -> Path:
     except OSError:
         if old is not None:
             os.replace(old / "run", target)
+            for name in carried:
+                os.replace(tmp / name, target / name)
         raise
     finally:
         if old is not None:

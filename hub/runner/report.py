@@ -4,7 +4,9 @@ The notebook's own Markdown and outputs carry the content (data-quality grade, r
 plots, comparison with baselines, limits). This module removes the code and the technical
 cells (parameters, warnings on stderr), adds a French header with the run's information and
 a footer with its footprint, then renders a self-contained HTML page with nbconvert
-(``exclude_input``: no code cell input is written; images are embedded).
+(``exclude_input``: no code cell input is written; images are embedded). The template
+``templates/rapport`` is JupyterLab's without its scripts from a CDN (require.js, MathJax,
+Mermaid): the report opens offline and sends nothing to third parties.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from nbconvert import HTMLExporter
 
 from hub.runner.footprint import to_french
 
+TEMPLATES = Path(__file__).resolve().parent / "templates"
 HIDDEN_TAGS = {"parameters", "injected-parameters", "remove-cell", "rapport-masquer"}
 
 
@@ -117,7 +120,9 @@ def report_notebook(nb: nbformat.NotebookNode, run: dict[str, Any]) -> nbformat.
 def render_html(nb: nbformat.NotebookNode, run: dict[str, Any]) -> str:
     """Self-contained French HTML report of an executed notebook, without any code."""
     exporter = HTMLExporter(
-        template_name="lab",
+        extra_template_basedirs=[str(TEMPLATES)],
+        template_name="rapport",
+        embed_images=True,
         exclude_input=True,
         exclude_input_prompt=True,
         exclude_output_prompt=True,

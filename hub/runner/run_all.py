@@ -1,6 +1,6 @@
 """``biblio run --all``: every entry's notebook, in parallel processes, for CI.
 
-Each entry runs in its own ``biblio run`` subprocess (``python -m hub.cli``), at most as many
+Each entry runs in its own ``biblio run`` subprocess (``python -m hub.runner.cli``), at most as many
 at once as there are cores, writing into ``<out>/<id>/``; its terminal output goes to
 ``<out>/<id>.log``. ``<out>`` defaults to ``test-artifacts/runs`` under the repository root.
 A summary ``<out>/resume.json`` lists every entry's status and time. The whole run fails
@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hub.runner import entries, outputs
+from hub.runner import outputs
+from models.entries import entry_ids, resolve_root
 
 DEFAULT_ALL_OUT = Path("test-artifacts") / "runs"
 SUMMARY_NAME = "resume.json"
@@ -42,7 +43,7 @@ def _run_one(
 ) -> EntryOutcome:
     target = out / entry_id
     log = out / f"{entry_id}.log"
-    cmd = [sys.executable, "-m", "hub.cli", "--root", str(root), "run", entry_id]
+    cmd = [sys.executable, "-m", "hub.runner.cli", "--root", str(root), "run", entry_id]
     cmd += ["--out", str(target), "--timeout", str(timeout)]
     if quick:
         cmd.append("--quick")
@@ -66,8 +67,8 @@ def run_all(
     ids: list[str] | None = None,
 ) -> tuple[int, list[EntryOutcome], str]:
     """Run every entry (or ``ids``); return (exit code, outcomes, French summary)."""
-    base = entries.repo_root(root)
-    ids = list(ids) if ids is not None else entries.entry_ids(base)
+    base = resolve_root(root)
+    ids = list(ids) if ids is not None else entry_ids(base)
     if not ids:
         return 1, [], f"Aucune entrée trouvée dans {base / 'notebooks'} : rien à exécuter."
     target = Path(out).resolve() if out is not None else base / DEFAULT_ALL_OUT

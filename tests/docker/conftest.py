@@ -6,9 +6,9 @@ Every test here is marked ``docker``. The session:
    ``scripts/dockerd.sh start`` (stopped again at the end); when no engine can run (no
    ``dockerd``, not root, no cgroups...), every test is **skipped** with the reason;
 2. builds the image with ``images/build.sh singleuser`` (a few seconds when the layers are
-   cached; ``BIBLIO_DOCKER_TEST_BUILD=0`` uses the existing image as it is);
-3. starts one hub (``hub.localhub.LocalHub``) with ``BIBLIO_SPAWNER=docker`` on free ports,
-   host networking, a 512 MB memory limit, and a volume prefix unique to the run; every
+   cached; ``DOCKER_TEST_BUILD=0`` uses the existing image as it is);
+3. starts one hub (``tests.support.localhub.LocalHub``) with ``BIBLIO_SPAWNER=docker`` on free
+   ports, host networking, a 512 MB memory limit, and a volume prefix unique to the run; every
    container and volume of that prefix is removed at the end.
 """
 
@@ -19,13 +19,15 @@ from pathlib import Path
 
 import pytest
 
-from hub.localhub import LocalHub
-from models.contract import REPO_ROOT
+from hub.config.settings import Settings
+from models.entries import REPO_ROOT
+from tests.support.dockerengine import remove_prefixed
+from tests.support.localhub import LocalHub
 
 HERE = Path(__file__).resolve().parent
 DOCKERD = REPO_ROOT / "scripts" / "dockerd.sh"
 BUILD = REPO_ROOT / "images" / "build.sh"
-IMAGE = os.environ.get("BIBLIO_IMAGE", "biblio-ia-singleuser:latest")
+IMAGE = Settings.from_env().image
 PRIVATE_HOST = "unix:///run/biblio-ia-docker/docker.sock"
 MEM_LIMIT = "512M"
 
@@ -92,8 +94,8 @@ def docker_client(docker_host):
 
 @pytest.fixture(scope="session")
 def image(docker_host, docker_client):
-    """The demonstrator image, (re)built unless BIBLIO_DOCKER_TEST_BUILD=0."""
-    if os.environ.get("BIBLIO_DOCKER_TEST_BUILD", "1") != "0":
+    """The demonstrator image, (re)built unless DOCKER_TEST_BUILD=0."""
+    if os.environ.get("DOCKER_TEST_BUILD", "1") != "0":
         env = {**os.environ, "DOCKER_HOST": docker_host, "BIBLIO_IMAGE": IMAGE}
         done = subprocess.run(
             ["bash", str(BUILD), "singleuser"],
@@ -112,20 +114,22 @@ def prefix():
     return f"biblio-test-{secrets.token_hex(3)}"
 
 
+def docker_env(docker_host: str, prefix: str) -> dict[str, str]:
+    """Environment of a test hub in docker mode (volumes and containers named ``prefix…``)."""
+    return {
+        "DOCKER_HOST": docker_host,
+        "BIBLIO_SPAWNER": "docker",
+        "BIBLIO_DOCKER_IMAGE": IMAGE,
+        "BIBLIO_DOCKER_MEM_LIMIT": MEM_LIMIT,
+        "BIBLIO_DOCKER_CPU_LIMIT": "1",
+        "BIBLIO_DOCKER_VOLUME_PREFIX": prefix,
+        "BIBLIO_NAMED_SERVER_LIMIT": "5",
+    }
+
+
 @pytest.fixture(scope="session")
 def docker_hub(tmp_path_factory, docker_host, docker_client, image, prefix):
-    hub = LocalHub(
-        tmp_path_factory.mktemp("docker-hub"),
-        env={
-            "DOCKER_HOST": docker_host,
-            "BIBLIO_SPAWNER": "docker",
-            "BIBLIO_DOCKER_IMAGE": IMAGE,
-            "BIBLIO_DOCKER_MEM_LIMIT": MEM_LIMIT,
-            "BIBLIO_DOCKER_CPU_LIMIT": "1",
-            "BIBLIO_DOCKER_VOLUME_PREFIX": prefix,
-            "BIBLIO_NAMED_SERVER_LIMIT": "5",
-        },
-    )
+    hub = LocalHub(tmp_path_factory.mktemp("docker-hub"), env=docker_env(docker_host, prefix))
     try:
         hub.start()
     except RuntimeError as error:
@@ -133,9 +137,4 @@ def docker_hub(tmp_path_factory, docker_host, docker_client, image, prefix):
         pytest.fail(f"the hub (docker mode) did not start: {error}")
     yield hub
     hub.stop()
-    for container in docker_client.containers.list(all=True):
-        if container.name.startswith(prefix):
-            container.remove(force=True)
-    for volume in docker_client.volumes.list():
-        if volume.name.startswith(prefix):
-            volume.remove(force=True)
+    remove_prefixed(docker_client, prefix)

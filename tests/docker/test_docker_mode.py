@@ -10,8 +10,8 @@ import requests
 import websocket
 from docker.errors import NotFound
 
-from hub.dockerspawner import LABEL_ENTRY, LABEL_USER
-from models.contract import entry_ids
+from hub.spawners.docker_spawner import LABEL_ENTRY, LABEL_USER
+from models.entries import entry_ids
 
 ENTRIES = entry_ids() or [None]
 USER_HOME = "/home/jovyan/work"

@@ -1,60 +1,32 @@
 """The catalog in a real Chromium: anonymous search and filters, tiers, expert launch."""
 
-import shutil
 from pathlib import Path
 
 import pytest
 
-from hub import launch
-from hub.localhub import LocalHub
+from tests.support.browser import log_in, wait_for_open_notebook
+from tests.support.localhub import running_hub
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
 CAT = "/services/catalog/"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"
 
 
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory):
-    h = LocalHub(tmp_path_factory.mktemp("cathub"), env={"BIBLIO_DEMO": "1"})
-    try:
-        h.start()
-    except RuntimeError as error:
-        h.stop()
-        pytest.fail(f"the hub did not start: {error}")
-    yield h
-    h.api("DELETE", "users/expert/servers/canteen_attendance")
-    h.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not shutil.which(CHROMIUM):
-        pytest.fail("Chromium absent : `make test` l'installe (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
+    for h in running_hub(tmp_path_factory.mktemp("cathub"), {"BIBLIO_DEMO": "1"}):
+        yield h
+        h.api("DELETE", "users/expert/servers/canteen_attendance")
 
 
 def login(page, hub, user):
-    password = hub.printed_passwords()[user]
-    page.goto(hub.url + "/hub/login")
-    page.fill("#username_input", user)
-    page.fill("#password_input", password)
-    page.click("#login_submit")
+    log_in(page, hub, user)
     page.wait_for_url(f"**{CAT}**")  # the catalog is the landing page
 
 
-def test_anonymous_search_and_filter(hub, browser):
-    page = browser.new_page()
+def test_anonymous_search_and_filter(hub, chromium):
+    page = chromium.new_page()
     page.goto(hub.url + "/")
     page.wait_for_selector("#projets")
     assert page.url.endswith(CAT) and "Visiteur" in page.inner_text("#compte")
@@ -62,13 +34,17 @@ def test_anonymous_search_and_filter(hub, browser):
     page.click("#chercher")
     page.wait_for_url("**q=cantines**")
     ids = page.eval_on_selector_all(".projet", "els => els.map(e => e.dataset.id)")
-    assert ids == ["canteen_attendance"]
+    # ours first, then the national snapshot's record of the same project (Nantes Métropole)
+    assert ids[0] == "canteen_attendance"
+    assert "nantes-metropole-ia-cantines" in ids[1:]
+    assert not {"air_quality", "bike_counters"} & set(ids)
     page.fill("#q", "")
     page.select_option("#f-theme", "Mobilités")
     page.click("#chercher")
     page.wait_for_url("**theme=**")
     ids = page.eval_on_selector_all(".projet", "els => els.map(e => e.dataset.id)")
-    assert ids == ["bike_counters"]
+    assert ids[0] == "bike_counters"
+    assert not {"air_quality", "canteen_attendance"} & set(ids)  # the rest: national records
     page.click("text=Détection d'anomalies dans les comptages vélo")
     page.wait_for_selector("#champs-publics")
     assert page.locator("#champs-restreints").count() == 0
@@ -76,8 +52,8 @@ def test_anonymous_search_and_filter(hub, browser):
     page.close()
 
 
-def test_collectivite_sees_restricted_fields_but_no_launch(hub, browser):
-    ctx = browser.new_context()
+def test_collectivite_sees_restricted_fields_but_no_launch(hub, chromium):
+    ctx = chromium.new_context()
     page = ctx.new_page()
     login(page, hub, "collectivite")
     page.goto(hub.url + CAT + "projet/canteen_attendance")
@@ -88,17 +64,15 @@ def test_collectivite_sees_restricted_fields_but_no_launch(hub, browser):
     ctx.close()
 
 
-def test_expert_launches_a_demonstrator_from_its_card(hub, browser):
-    ctx = browser.new_context()
+def test_expert_launches_a_demonstrator_from_its_card(hub, chromium):
+    ctx = chromium.new_context()
     page = ctx.new_page()
     login(page, hub, "expert")
     page.goto(hub.url + CAT + "projet/canteen_attendance")
     assert page.inner_text("#niveau") == "expert"
     page.click("#lancer")
-    notebook = launch.notebook_url("/", "expert", "canteen_attendance")
-    page.wait_for_url(f"**{notebook}", timeout=90_000)
-    page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=90_000)
+    wait_for_open_notebook(page, "canteen_attendance.ipynb")
+    assert "/user/expert/canteen_attendance/lab" in page.url, "the entry's own named server"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "catalog_expert_launch.png"))
-    assert page.url.endswith(notebook)
     ctx.close()

@@ -1,62 +1,28 @@
 """A demonstrator in a real Chromium: log in, launch, the notebook renders, Run All plots."""
 
-import os
 import re
-import shutil
 import time
-from pathlib import Path
 
 import pytest
 import requests
 
-from hub import launch
-from hub.localhub import LocalHub
-from models.contract import REPO_ROOT, entry_ids
+from hub.config.settings import Settings
+from hub.spawners import launch
+from models.entries import REPO_ROOT, entry_ids
+from tests.support.browser import log_in, wait_for_open_notebook
+from tests.support.localhub import running_hub
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
 ARTIFACTS = REPO_ROOT / "test-artifacts" / "e2e"
-ENTRY_REPO = Path(os.environ.get("BIBLIO_REPO_ROOT") or REPO_ROOT)
+ENTRY_REPO = Settings.from_env().repo_root
 ENTRIES = entry_ids(ENTRY_REPO) or [None]
 
 
 @pytest.fixture(scope="module")
 def demo_hub(tmp_path_factory):
-    h = LocalHub(
+    yield from running_hub(
         tmp_path_factory.mktemp("demohub"),
-        env={"BIBLIO_DEMO": "1", "BIBLIO_REPO_ROOT": str(ENTRY_REPO)},
+        {"BIBLIO_DEMO": "1", "BIBLIO_REPO_ROOT": str(ENTRY_REPO)},
     )
-    try:
-        h.start()
-    except RuntimeError as error:
-        h.stop()
-        pytest.fail(f"the hub did not start: {error}")
-    yield h
-    h.stop()
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    if not shutil.which(CHROMIUM):
-        pytest.fail("Chromium absent : `make test` l'installe (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
-
-
-def log_in(page, hub, user):
-    page.goto(hub.url + "/hub/login")
-    page.fill("#username_input", user)
-    page.fill("#password_input", hub.printed_passwords()[user])
-    page.click("#login_submit")
-    page.wait_for_load_state("load")
-    assert "/hub/login" not in page.url, "login refused"
 
 
 def wait_for_idle_kernel(hub, user, entry_id, timeout=60):
@@ -107,9 +73,9 @@ def test_expert_launches_and_runs_a_demonstrator(demo_hub, chromium, entry_id):
         log_in(page, demo_hub, "expert")
         t0 = time.perf_counter()
         page.goto(demo_hub.url + launch.launch_url("/", "expert", entry_id))
-        page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=90_000)
+        wait_for_open_notebook(page, f"{entry_id}.ipynb")
         rendered = time.perf_counter() - t0
-        assert page.url.endswith(launch.notebook_url("/", "expert", entry_id))
+        assert f"/user/expert/{entry_id}/lab" in page.url, "the entry's own named server"
         # French language pack in use, and no news question/pop-up
         page.wait_for_selector(".lm-MenuBar-item", timeout=30_000)
         menus = page.locator(".lm-MenuBar-item").all_inner_texts()

@@ -1,21 +1,21 @@
 """Integration layer: a real JupyterHub subprocess (real node proxy) shared by the folder.
 
 Every test here is marked ``integration``. ``live_hub`` starts one hub per session with the
-project's configuration (``hub.localhub.LocalHub``), demo mode on, state in a temporary
+project's configuration (``tests.support.localhub.LocalHub``), demo mode on, state in a temporary
 folder; its log is attached to the report of any failing test that used it (and only then).
 ``BIBLIO_REPO_ROOT`` points the hub at another tree of entries (development only).
 """
 
-import os
 from pathlib import Path
 
 import pytest
 
-from hub.localhub import LocalHub
-from models.contract import REPO_ROOT, entry_ids
+from hub.config.settings import Settings
+from models.entries import entry_ids
+from tests.support.localhub import LocalHub, running_hub
 
 HERE = Path(__file__).resolve().parent
-ENTRY_REPO = Path(os.environ.get("BIBLIO_REPO_ROOT") or REPO_ROOT)
+ENTRY_REPO = Settings.from_env().repo_root
 
 
 def pytest_collection_modifyitems(config, items):
@@ -44,17 +44,9 @@ def entry_repo():
 
 @pytest.fixture(scope="session")
 def live_hub(tmp_path_factory):
-    hub = LocalHub(
-        tmp_path_factory.mktemp("hub"),
-        env={"BIBLIO_REPO_ROOT": str(ENTRY_REPO), "BIBLIO_DEMO": "1"},
+    yield from running_hub(
+        tmp_path_factory.mktemp("hub"), {"BIBLIO_REPO_ROOT": str(ENTRY_REPO), "BIBLIO_DEMO": "1"}
     )
-    try:
-        hub.start()
-    except RuntimeError as error:
-        hub.stop()
-        pytest.fail(f"the hub did not start: {error}")
-    yield hub
-    hub.stop()
 
 
 def real_entries():

@@ -15,8 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from hub.catalog.config import import_file
-from hub.settings import Settings
+from hub.config.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 REALDATA = REPO / ".." / "shared" / "realdata" / "bibliotheque"
@@ -26,7 +25,7 @@ RESTRICTED_VALUE = "Prévision quantile de la fréquentation par cantine"  # nom
 PUBLIC_VALUE = "Prévision de la fréquentation des cantines scolaires"  # Nom_du_projet
 USERS = ("anonyme", "collectivite", "expert", "admin", "expert2")
 
-# Expected by the design (issue 7): which tier each user has, and who may start servers.
+# Expected by the design: which tier each user has, and who may start servers.
 EXPECTED = {
     #             restricted  expert  launch  other's server
     "anonyme": (False, False, False, False),
@@ -40,6 +39,17 @@ CELLS: list[tuple[str, str]] = []
 
 def cell(user, column):
     CELLS.append((user, column))
+
+
+def test_fresh_hub_lists_the_national_snapshot(live_hub):
+    # First start, no import made by anyone: the shipped national snapshot is there.
+    data = get(live_hub, CAT + "api/projets").json()
+    assert data["total"] == 36  # 33 national records + our 3 entries
+    origins = [p.get("origine") for p in data["projets"]]
+    assert origins.count("national") == 33
+    page = get(live_hub, CAT + "?type=M%C3%A9tropole").text  # out of the schema's enums
+    assert "Lyon" in page and "Rennes" in page
+    assert get(live_hub, CAT).text.count('fill="#1f5fa8"') >= 25  # national points on the map
 
 
 @pytest.fixture(scope="module")
@@ -169,6 +179,14 @@ def test_oauth_login_gives_the_tier_from_the_token_scopes(live_hub, tokens):
     assert s.get(live_hub.url + CAT + f"projet/{ENTRY}/expert", timeout=30).status_code == 403
 
 
+def test_unknown_catalog_addresses_get_the_french_404(live_hub):
+    for path in ("n_importe_quoi", "projet/inconnu", "projet/a/b/c"):
+        r = requests.get(live_hub.url + CAT + path, timeout=30)
+        text = r.content.decode("utf-8")
+        assert r.status_code == 404 and "introuvable" in text, path
+        assert "404: Not Found" not in text
+
+
 def test_landing_page_is_the_catalog(live_hub):
     r = requests.get(live_hub.url + "/", timeout=30)  # follows / -> /hub/ -> catalog
     assert r.status_code == 200 and r.url.endswith(CAT)
@@ -180,9 +198,10 @@ def test_landing_page_is_the_catalog(live_hub):
 
 
 def _import(live_hub, csv_path):
-    dest = import_file(Settings.from_env({"BIBLIO_STATE_DIR": str(live_hub.state_dir)}))
+    dest = Settings.from_env({"BIBLIO_STATE_DIR": str(live_hub.state_dir)}).catalog_import
     proc = subprocess.run(
-        [sys.executable, "-m", "hub.cli", "catalog", "import", str(csv_path), "--dest", str(dest)],
+        [sys.executable, "-m", "hub.runner.cli", "catalog", "import", str(csv_path),
+         "--dest", str(dest)],
         capture_output=True, text=True, timeout=60, cwd=REPO,
     )  # fmt: skip
     time.sleep(1.2)  # the service checks the import file once a second

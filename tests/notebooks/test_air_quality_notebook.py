@@ -15,6 +15,8 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOK = REPO / "notebooks" / "air_quality.ipynb"
 REAL_DIR = REPO / ".." / "shared" / "realdata" / "air_quality"
+if not REAL_DIR.is_dir():  # a git worktree in <folder>/wt/<name>: ../shared is one level up
+    REAL_DIR = REPO / ".." / ".." / "shared" / "realdata" / "air_quality"
 PARAMETERS = (
     "data_path",
     "column_map",
@@ -23,6 +25,8 @@ PARAMETERS = (
     "station",
     "pollutant",
     "threshold",
+    "target",
+    "test_period",
     "use_weather_forecast",
 )
 
@@ -55,7 +59,9 @@ def test_notebook_is_committed_thin_and_without_outputs():
         compile(value.strip(), "<parameter>", "eval")  # literals only
         names.append(name.strip())
     assert set(PARAMETERS) <= set(names)
-    assert "use_weather_forecast = False" in code[0].source
+    # off by default for files of observations only (no `_prevu` forecast columns)
+    assert "use_weather_forecast = None" in code[0].source
+    assert "data_path = None" in code[0].source and "quick = False" in code[0].source
     for cell in code:
         assert not cell.get("outputs") and cell.get("execution_count") is None
         assert "def " not in cell.source and "class " not in cell.source

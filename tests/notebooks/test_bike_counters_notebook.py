@@ -97,10 +97,19 @@ def test_real_nantes_hourly_file(tmp_path):
     model = metrics["model"]["metrics"]
     agreement = model["agreement_with_published_flag"]
     print(json.dumps(agreement, indent=1))
-    # the published "Forte" days are found, better than the crude IsolationForest baseline
-    assert agreement["modele"]["recall"] > 0.95
-    assert agreement["modele"]["kappa"] > agreement["isolation_forest"]["kappa"]
+    # the published "Forte" days of the judged period (2021, never seen) are found. Was > 0.95
+    # over both years with a detector fitted on them; on 2021 alone, 10 of the 145 "Forte"
+    # days are days of 1 to 3 bikes at a loop that counted about 10 a day in training, too few
+    # to be surely abnormal. The kappa with "Forte" is no longer compared with the isolation
+    # forest's: "Forte" marks days without bikes only; both flag about 5 % of the judged days,
+    # the forest mostly the days without bikes, the detector also the other faults.
+    assert model["train_period"] == ["2020-01-01", "2020-12-31"]
+    assert agreement["modele"]["recall"] > 0.9
+    assert agreement["modele"]["agreement"] > 0.95
     assert model["flagged_share"] < 0.3
+    protocol = model["injection_protocol"]
+    assert protocol["judged_period"] == ["2021-01-01", "2021-05-30"]
+    assert protocol["recall"]["panne"]["recall"] > 0.95 and protocol["false_alarm_rate"] < 0.06
     anomalies = pd.read_csv(out / "anomalies.csv", dtype={"Numéro de boucle": str})
     assert "0674" in set(anomalies["Numéro de boucle"])
     whole_zero = (anomalies["Comptage relevé"] == 0) & (anomalies["Heures manquantes"] == 0)

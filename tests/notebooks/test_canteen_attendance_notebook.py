@@ -1,5 +1,6 @@
-"""The canteen_attendance notebook under papermill: quick run on the sample, and the whole
-pipeline on the real Nantes file (realdata, skipped when ../shared/realdata is absent)."""
+"""The canteen_attendance notebook under papermill: quick run on the generated sample, and the
+full run, which shows the real Nantes Métropole file shipped with the entry by default
+(realdata marker: real data, about a minute)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOK = REPO / "notebooks" / "canteen_attendance.ipynb"
-REAL_FILE = REPO / ".." / "shared" / "realdata" / "canteen" / "frequentation.csv"
 
 
 def run(tmp_path: Path, **parameters) -> tuple[dict, pd.DataFrame, float]:
@@ -32,6 +32,14 @@ def run(tmp_path: Path, **parameters) -> tuple[dict, pd.DataFrame, float]:
     metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
     predictions = pd.read_csv(out / "predictions.csv", parse_dates=["date"])
     return metrics, predictions, elapsed
+
+
+def printed(tmp_path: Path) -> str:
+    """Everything the executed notebook printed."""
+    nb = nbformat.read(tmp_path / "executed.ipynb", as_version=4)
+    return "".join(
+        o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+    )
 
 
 def test_notebook_is_committed_thin_and_without_outputs():
@@ -65,6 +73,17 @@ def test_notebook_quick_on_sample(tmp_path):
     }
     assert "meals_saved_vs_agents" in model
     assert metrics["parameters"]["quick"] is True and metrics["parameters"]["horizon_days"] == 14
+    assert metrics["parameters"]["jours_de_manque_par_mois"] == 2.5
+    # the coverage promised by the safety level beside the one measured on the test period
+    coverage = metrics["coverage"]
+    assert coverage["nominal_pct"] == pytest.approx(model["coverage_nominal_pct"])
+    assert coverage["empirical_pct"] == pytest.approx(model["coverage_pct"])
+    assert coverage["empirical_pct"] == pytest.approx(
+        100 * (1 - model["short_days"] / model["n_rows"])
+    )
+    assert coverage["short_days_per_month"] == 2.5 and metrics["calibration"]["folds"] >= 2
+    text = printed(tmp_path)
+    assert "échantillon **généré**" in text and "au plus 2,5 jours de manque par mois" in text
     # predictions: one row per canteen-day of the test period, every forecast present
     assert predictions["date"].min() == pd.Timestamp(start)
     assert predictions["date"].max() == pd.Timestamp(end)
@@ -80,15 +99,22 @@ def test_notebook_quick_on_sample(tmp_path):
 
 
 @pytest.mark.realdata
-@pytest.mark.skipif(not REAL_FILE.is_file(), reason="../shared/realdata absent")
-def test_notebook_on_real_nantes_file_beats_agents(tmp_path):
-    metrics, predictions, _ = run(tmp_path, data_path=str(REAL_FILE.resolve()), test_months=4)
+def test_notebook_full_mode_shows_the_real_nantes_file(tmp_path):
+    metrics, predictions, _ = run(tmp_path)  # no data_path, quick = False: the shipped file
+    text = printed(tmp_path)
+    assert "vraies données ouvertes de Nantes Métropole" in text
+    assert "au plus 2,5 jours de manque par mois et par cantine" in text
+    assert metrics["data"]["rows"] > 90000
     assert metrics["test_period"]["start"] >= "2018-08-22"
     assert metrics["test_period"]["end"] == "2018-12-21"
     assert predictions["date"].dt.month.isin([9, 10, 11, 12]).all()
     model = metrics["model"]["metrics"]
     agents = metrics["baselines"]["prevision_agents"]["metrics"]
     assert model["n_rows"] == agents["n_rows"] > 4000
+    # issue 12: less waste than the agents, short days at most theirs + 1 per 50 rows, and
+    # the coverage of the safety level holds on the four months the model never saw
     assert model["over_production_pct"] < agents["over_production_pct"]
-    assert model["short_days"] <= agents["short_days"]
-    assert model["over_production_pct"] <= 6
+    assert model["short_days"] <= agents["short_days"] + model["n_rows"] / 50
+    coverage = metrics["coverage"]
+    assert abs(coverage["empirical_pct"] - coverage["nominal_pct"]) <= 5
+    assert metrics["calibration"]["folds"] == 6 and metrics["calibration"]["end"] < "2018-08-22"

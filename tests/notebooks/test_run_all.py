@@ -15,13 +15,12 @@ import pytest
 
 from hub.runner.checks import contract_problems
 from hub.runner.run import run_entry
-from hub.scaffold import scaffold_entry
-from models.contract import REPO_ROOT, entry_ids, entry_paths
+from hub.runner.scaffold import scaffold_entry
+from models.entries import REPO_ROOT, entry_ids, entry_paths
+from tests.support.layout import make_repo_layout
 
 ARTIFACTS = REPO_ROOT / "test-artifacts" / "runs"
 OUTPUTS = {"metrics.json", "rapport.html", "run.json"}
-FOUNDATION = ("__init__", "errors", "contract", "io", "validation", "quality", "metrics")
-FOUNDATION += ("calendar", "persist", "card")
 
 
 def code_lines(notebook):
@@ -47,7 +46,7 @@ def run_all_result():
     assert ids, f"no entry: no notebook in {REPO_ROOT / 'notebooks'}"
     shutil.rmtree(ARTIFACTS, ignore_errors=True)
     proc = subprocess.run(
-        [sys.executable, "-m", "hub.cli", "run", "--all", "--out", str(ARTIFACTS)],
+        [sys.executable, "-m", "hub.runner.cli", "run", "--all", "--out", str(ARTIFACTS)],
         capture_output=True,
         text=True,
         timeout=900,
@@ -79,13 +78,7 @@ def test_each_entry_wrote_its_outputs_and_a_codeless_report(run_all_result, entr
 
 
 def test_scaffolded_entry_runs_end_to_end(tmp_path):
-    root = tmp_path / "repo"
-    for sub in ("models/generators", "notebooks", "datasets", "hub/catalog/entries"):
-        (root / sub).mkdir(parents=True)
-    for name in FOUNDATION:
-        if (REPO_ROOT / "models" / f"{name}.py").is_file():
-            shutil.copy2(REPO_ROOT / "models" / f"{name}.py", root / "models")
-    shutil.copy2(REPO_ROOT / "models" / "generators" / "__init__.py", root / "models/generators")
+    root = make_repo_layout(tmp_path / "repo", REPO_ROOT)
     scaffold_entry("eau_potable", title="Consommation d'eau potable", root=root)
     assert contract_problems("eau_potable", root) == []
     result = run_entry("eau_potable", root=root, quick=True, out=tmp_path / "sortie")

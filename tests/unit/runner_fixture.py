@@ -1,8 +1,10 @@
 """A tiny fixture repository (one entry, ``tiny``) for the runner's tests.
 
-It follows the entry contract with only the standard library, so its notebook runs in about
-two seconds under papermill: ``validate_file`` really reads the CSV and reports problems in
-French, the notebook really writes ``metrics.json`` and ``predictions.csv``.
+Its package ``models/tiny/`` has only an ``__init__`` with the parts of the entry API the
+runner calls, in the standard library alone, so its notebook runs in about two seconds under
+papermill: ``validate_file`` really reads the CSV and reports problems in French,
+``load_with_report`` and ``quality`` serve ``biblio validate``, the notebook really writes
+``metrics.json`` and ``predictions.csv``.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from pathlib import Path
 
 ENTRY_ID = "tiny"
 TITLE = "Petite entrée de démonstration"
-SAMPLE = Path(__file__).resolve().parents[1] / "datasets" / "tiny" / "sample.csv"
+SAMPLE = Path(__file__).resolve().parents[2] / "datasets" / "tiny" / "sample.csv"
 
 
 @dataclass
@@ -71,7 +73,7 @@ def validate_file(path, column_map=None):
     return report
 
 
-def load(data_path=None, column_map=None):
+def load_with_report(data_path=None, column_map=None):
     from models.errors import DataReadError
 
     column_map = column_map or {}
@@ -80,7 +82,11 @@ def load(data_path=None, column_map=None):
     rows = [{column_map.get(k, k): v for k, v in r.items()} for r in rows]
     if any(float(r["value"]) < 0 for r in rows):
         raise DataReadError("Valeurs négatives : cette entrée ne sait pas les traiter.")
-    return rows
+    return rows, Report()
+
+
+def load(data_path=None, column_map=None):
+    return load_with_report(data_path, column_map)[0]
 
 
 @dataclass
@@ -154,10 +160,10 @@ def make_notebook(cells: list[tuple[str, str]]) -> nbformat.NotebookNode:
 def make_repo(root: Path, *, cells: list[tuple[str, str]] | None = None) -> Path:
     """Write the fixture repository under ``root``; return ``root``."""
     (root / "notebooks").mkdir(parents=True, exist_ok=True)
-    (root / "models").mkdir(exist_ok=True)
+    (root / "models" / "tiny").mkdir(parents=True, exist_ok=True)
     (root / "datasets" / "tiny").mkdir(parents=True, exist_ok=True)
     (root / "models" / "__init__.py").write_text('"""Fixture models."""\n', encoding="utf-8")
-    (root / "models" / "tiny.py").write_text(MODULE, encoding="utf-8")
+    (root / "models" / "tiny" / "__init__.py").write_text(MODULE, encoding="utf-8")
     (root / "datasets" / "tiny" / "sample.csv").write_text(SAMPLE, encoding="utf-8")
     nbformat.write(make_notebook(cells or CELLS), str(root / "notebooks" / "tiny.ipynb"))
     return root
@@ -165,27 +171,3 @@ def make_repo(root: Path, *, cells: list[tuple[str, str]] | None = None) -> Path
 
 def read_json(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
-
-
-FOUNDATION = ("__init__", "errors", "contract", "io", "validation", "quality", "metrics")
-FOUNDATION += ("calendar", "persist", "card")
-
-
-def make_repo_layout(root: Path, repo: Path) -> Path:
-    """An empty repository layout under ``root`` with a copy of ``repo``'s foundation modules.
-
-    The kernel of a run imports ``models`` from the run's root, so the copy must hold the
-    shared foundation that a scaffolded entry uses.
-    """
-    import shutil
-
-    for sub in ("models/generators", "models/artifacts", "models/cards", "notebooks"):
-        (root / sub).mkdir(parents=True, exist_ok=True)
-    (root / "datasets").mkdir(exist_ok=True)
-    (root / "hub" / "catalog" / "entries").mkdir(parents=True, exist_ok=True)
-    for name in FOUNDATION:
-        source = repo / "models" / f"{name}.py"
-        if source.is_file():
-            shutil.copy2(source, root / "models" / source.name)
-    shutil.copy2(repo / "models" / "generators" / "__init__.py", root / "models" / "generators")
-    return root

@@ -7,12 +7,12 @@ import pandas as pd
 import pytest
 
 import models.air_quality as aq
-from models import air_quality_model as aqm
-from models.air_quality_features import FUTURE_SUFFIX, make_features
-from models.air_quality_io import read_air_quality
+from models.air_quality import evaluation as aqe
+from models.air_quality import model as aqm
+from models.air_quality.features import FUTURE_SUFFIX, make_features
+from models.air_quality.sample import generate
 from models.contract import entry_paths
 from models.errors import BiblioError, DataValidationError, UntrustedModelError
-from models.generators.air_quality import generate
 from models.persist import load_model
 
 
@@ -70,7 +70,8 @@ def test_generated_ozone_peaks_with_heat_and_pm10_with_calm_high_pressure(sample
 
 
 def test_sample_validates_and_a_bad_file_lists_every_problem(tmp_path, sample):
-    assert sample.attrs["validation"].ok
+    daily, report = aq.load_with_report()
+    assert report.ok and report.rows == len(daily) == len(sample)
     bad = tmp_path / "bad.csv"
     bad.write_text(
         "date,station,PM10,UM\n2019-01-01,A,-5,50\n2019-13-45,A,20,50\n2019-01-03,A,30,140\n",
@@ -79,7 +80,7 @@ def test_sample_validates_and_a_bad_file_lists_every_problem(tmp_path, sample):
     report = aq.validate_file(bad)
     assert not report.ok
     text = report.to_text()
-    columns = {p.column for p in report.problems}
+    columns = {p.column for p in report.all_problems}
     assert {"PM10", "UM", "date"} <= columns, text
     with pytest.raises(DataValidationError):
         aq.load(bad)
@@ -208,7 +209,7 @@ def test_alert_rule_is_chosen_on_out_of_fold_f1():
 def test_atmo_classes_and_thresholds():
     cls = aqm.atmo_class([0, 19.9, 20, 40, 50, 99, 100, 150, np.nan], "PM10")
     assert cls.iloc[:8].tolist() == [0, 0, 1, 2, 3, 3, 4, 5] and np.isnan(cls.iloc[8])
-    assert aqm.atmo_accuracy([10, 45, 60], [15, 30, 70], "PM10") == pytest.approx(2 / 3)
+    assert aqe.atmo_accuracy([10, 45, 60], [15, 30, 70], "PM10") == pytest.approx(2 / 3)
     assert aqm.default_threshold("O3") == 180 and aqm.default_threshold("PM25") == 25
 
 
@@ -247,15 +248,17 @@ def test_no2_without_hourly_max_is_flagged(tmp_path):
     ]
     path = tmp_path / "no2.csv"
     path.write_text("\n".join(rows), encoding="utf-8")
-    result = aq.run(read_air_quality(path), "S", "NO2", quick=True)
+    result = aq.run(aq.read_air_quality(path), "S", "NO2", quick=True)
     assert result.target == "NO2"
     assert any("moyenne journalière" in n for n in result.notes)
     assert any("Aucun jour au-dessus" in n for n in result.notes)
 
 
 def test_reference_model_round_trip_and_untrusted_refusal(tmp_path):
-    doc = aq.build_reference(quick=True, output_root=tmp_path)
+    result = aq.build_reference(quick=True, output_root=tmp_path)
+    doc = result["metrics"]
     paths = entry_paths("air_quality", tmp_path)
+    assert (result["artifact"], result["card"]) == (paths.artifact, paths.card)
     assert paths.artifact.is_file() and paths.card.is_file()
     card = paths.card.read_text(encoding="utf-8")
     assert "Persistance" in card or "persistance" in card
@@ -269,3 +272,26 @@ def test_reference_model_round_trip_and_untrusted_refusal(tmp_path):
     assert doc["model"]["metrics"]["mae"] == pytest.approx(meta["model_metrics"]["mae"])
     with pytest.raises(UntrustedModelError):
         load_model(paths.artifact, trusted=())
+
+
+def test_fit_predict_and_evaluate_are_the_steps_of_run(sample, quick_run):
+    model = aq.fit(sample, "Lille Fives", "PM10", quick=True)
+    assert model.station == "Lille Fives" and model.alert_rule == quick_run.model.alert_rule
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(aq.evaluate(model, sample)), pd.DataFrame(quick_run.scores)
+    )
+    forecasts = aq.predict(model, sample)
+    assert forecasts["date_prevue"].equals(forecasts["date_emission"] + pd.Timedelta(days=1))
+    test_year = forecasts[forecasts["date_prevue"].dt.year == 2019].reset_index(drop=True)
+    table = quick_run.test_table
+    for column in ("date_prevue", "prevision", "probabilite_depassement", "alerte"):
+        pd.testing.assert_series_equal(test_year[column], table[column], check_dtype=False)
+
+
+def test_outputs_add_the_atmo_classes_to_the_test_table(quick_run):
+    tables = aq.outputs(quick_run)
+    assert list(tables) == ["predictions.csv"]
+    predictions = tables["predictions.csv"]
+    assert len(predictions) == len(quick_run.test_table)
+    row = predictions[predictions["observe"] > 55].iloc[0]
+    assert row["classe_atmo_observee"] == "mauvais"  # PM10 50-100: « mauvais »

@@ -1,5 +1,6 @@
-"""Unit tests of the canteen_attendance entry: generator, features (no leakage), model,
-baselines, scores, loading of user files and the reference model file."""
+"""Unit tests of the canteen_attendance entry: generator, features (no leakage), model and its
+calibrated safety margin (backtests, conformal level, test period never used), baselines,
+scores, loading of user files and the reference model file."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ import pytest
 
 import models.canteen_attendance as ca
 from models.calendar import french_calendar
-from models.canteen import baselines as bl
-from models.canteen.evaluation import common_mask, score_forecasts
-from models.canteen.features import make_features, prepare, site_key
+from models.canteen_attendance import baselines as bl
+from models.canteen_attendance.data import prepare, site_key
+from models.canteen_attendance.evaluation import common_mask, score_forecasts
+from models.canteen_attendance.features import make_features
+from models.canteen_attendance.sample import generate
 from models.errors import DataReadError, DataValidationError
-from models.generators.canteen_attendance import generate
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +36,7 @@ def split(data):
 @pytest.fixture(scope="module")
 def model(split):
     train, _ = split
-    return ca.fit(train, quick=True, quantile=0.8, quantiles=(0.5,))
+    return ca.fit(train, quick=True)
 
 
 # ------------------------------------------------------------------------------ generator
@@ -158,7 +160,7 @@ def test_prepare_merges_rows_split_over_two_spellings():
 # ---------------------------------------------------------------------------------- model
 
 
-def test_fit_predict_quantiles(model, data, split):
+def test_fit_predict_safety_level_and_median(model, data, split):
     _, test = split
     high = ca.predict(model, data).loc[test.index]
     median = ca.predict(model, data, 0.5).loc[test.index]
@@ -168,13 +170,22 @@ def test_fit_predict_quantiles(model, data, split):
     short_high = (high[ok] < test.loc[ok, "reel"]).mean()
     short_median = (median[ok] < test.loc[ok, "reel"]).mean()
     assert short_high < short_median
-    assert 0.05 < short_high < 0.4  # a 0.8 quantile is short roughly one day in five
+    assert short_median == pytest.approx(0.5, abs=0.15)
+    # the default level promises 2.5 short days a month: one canteen-day in five or six,
+    # and the generated test months keep that promise within 10 points
+    assert model.safety.scope == "cantine" and model.safety.short_days_per_month == 2.5
+    assert 0.1 < model.safety.miss_rate < 0.25
+    assert short_high == pytest.approx(model.safety.miss_rate, abs=0.1)
 
 
 def test_model_beats_naive_baseline_on_mae_at_median(model, data, split):
     train, test = split
-    forecasts, scores, by_canteen = ca.evaluate(model, data, train, test)
+    forecasts = ca.forecast_table(model, data, train, test)
+    scores = ca.evaluate(model, data, train, test, forecasts=forecasts)
+    by_canteen = ca.per_canteen(test, forecasts)
     assert set(forecasts) == {ca.MODEL_NAME, ca.AGENTS, ca.NAIVE, ca.ENROLMENT}
+    assert list(scores) == list(forecasts)  # model first, then every baseline
+    assert scores == ca.evaluate(model, data, train, test)  # the forecasts are the same
     median = ca.predict(model, data, 0.5).loc[test.index]
     s = score_forecasts(test, {"median": median, "naive": forecasts[ca.NAIVE]})
     assert s["median"]["mae"] < s["naive"]["mae"]
@@ -231,6 +242,7 @@ def test_scores_by_hand():
     assert s["m"]["n_rows"] == 3
     assert s["m"]["over_production_pct"] == pytest.approx(10 / 250 * 100)
     assert s["m"]["short_days"] == 2
+    assert s["m"]["coverage_pct"] == pytest.approx(100 / 3)  # enough on 1 of the 3 rows
     assert s["m"]["short_days_network"] == 1  # day 2: 90 < 100
     assert s["m"]["meals_saved_vs_agents"] == pytest.approx(280 - 245)
     assert s["m"]["waste_avoided_vs_agents"] == pytest.approx(30 - 10)
@@ -246,6 +258,9 @@ def test_load_user_file_with_french_layout(tmp_path):
         "03/09/2018;École Jules Verne;E;NA;128\n"
         "03/09/2018;Ecole Zola;M;n/d;80\n"
     )
+    # enough earlier service days for the model (data.MIN_DAYS), same layout
+    days = pd.bdate_range("2017-09-04", periods=ca.data.MIN_DAYS)
+    text += "".join(f"{d:%d/%m/%Y};Ecole Zola;M;75;80\n" for d in days)
     path = tmp_path / "cantines.csv"
     path.write_bytes(text.encode("cp1252"))
     frame = ca.load(
@@ -253,7 +268,7 @@ def test_load_user_file_with_french_layout(tmp_path):
         column_map={"Date du repas": "date", "Cantine": "site_nom", "Repas servis": "reel"},
     )
     assert frame["series"].nunique() == 2
-    assert frame["date"].min() == pd.Timestamp("2018-09-03")
+    assert frame["date"].max() == pd.Timestamp("2018-09-04")
     assert frame["reel"].isna().sum() == 2
     assert "prevision" in frame.columns
 
@@ -266,7 +281,7 @@ def test_load_reports_every_problem_in_french(tmp_path):
     )
     with pytest.raises(DataValidationError) as info:
         ca.load(path)
-    problems = info.value.report.problems
+    problems = info.value.report.all_problems
     assert {p.row for p in problems} >= {1, 2, 3}
     assert "Repas servis" in str(info.value)
 
@@ -288,17 +303,15 @@ def test_fit_needs_history(data):
 
 
 def test_reference_round_trip(tmp_path, model, data):
-    from models.canteen.reference import load
+    from models.canteen_attendance.reference import load_reference, model_metadata
     from models.persist import save_model
 
     path = tmp_path / "m.skops"
-    save_model(
-        model.estimators[model.quantile],
-        path,
-        metadata={"features": model.features, "horizon_days": 14, "quantile": model.quantile},
-    )
-    loaded = load(path)
+    save_model(model.median, path, metadata=model_metadata(model, "test"))
+    loaded = load_reference(path)
     pd.testing.assert_series_equal(ca.predict(loaded, data), ca.predict(model, data))
+    pd.testing.assert_series_equal(ca.predict(loaded, data, 0.9), ca.predict(model, data, 0.9))
+    assert loaded.safety == model.safety and loaded.curve == model.curve
 
 
 def test_committed_reference_model_loads_and_predicts(data):
@@ -315,8 +328,8 @@ def test_features_computed_once_on_all_data_give_the_same_model(data, split):
     """fit(feats=features(data)) uses the rows of train only, and equals fitting on train."""
     train, test = split
     feats = ca.features(data, 14)
-    alone = ca.fit(train, quick=True, quantiles=())
-    shared = ca.fit(train, quick=True, quantiles=(), feats=feats)
+    alone = ca.fit(train, quick=True)
+    shared = ca.fit(train, quick=True, feats=feats)
     pd.testing.assert_series_equal(
         ca.predict(alone, data, index=test.index),
         ca.predict(shared, data, feats=feats, index=test.index),
@@ -329,58 +342,6 @@ def test_features_computed_once_on_all_data_give_the_same_model(data, split):
     )
     with pytest.raises(ValueError, match="horizon_days"):
         ca.fit(train, quick=True, horizon_days=21, feats=feats)
-
-
-@pytest.fixture(scope="module")
-def calibrated(data, split):
-    train, _ = split
-    feats = ca.features(data, 14)
-    return ca.fit(train, quick=True, quantiles=(), calibrate=True, feats=feats), feats
-
-
-def test_calibration_slice_is_the_end_of_training_and_unseen_by_the_median(calibrated, split):
-    model, _ = calibrated
-    train, _ = split
-    info = model.calibration
-    observed_train = train[train["reel"] > 0]
-    assert info["end"] == str(observed_train["date"].max().date())
-    in_slice = observed_train[observed_train["date"] >= info["start"]]
-    assert info["rows"] <= len(in_slice)  # slice rows: observed rows with history
-    assert info["rows"] + info["median_training_rows"] == model.metadata["training_rows"]
-    assert model.median is not None and 0.5 not in model.estimators
-    offsets = [model.offsets[q] for q in sorted(model.offsets)]
-    assert offsets == sorted(offsets) and offsets[0] < 0.05 < offsets[-1]
-    assert "cantine-jours" in ca.calibration_text(model)
-
-
-def test_tradeoff_curve_moves_monotonically_with_the_level(calibrated, data, split):
-    model, feats = calibrated
-    _, test = split
-    curve = ca.quantile_tradeoff(model, data, test, feats=feats)
-    assert list(curve["quantile"]) == sorted(ca.tradeoff_quantiles())
-    assert curve["over_production_pct"].is_monotonic_increasing
-    assert curve["short_days"].is_monotonic_decreasing
-    assert curve["marge_pct"].is_monotonic_increasing
-    # the median band comes from the calibrated median model when no full one was fitted
-    median = ca.predict(model, data, 0.5, feats=feats, index=test.index)
-    ok = test["reel"] > 0
-    assert (median[ok] < test.loc[ok, "reel"]).mean() == pytest.approx(0.5, abs=0.15)
-    with pytest.raises(ValueError, match="quantile 0.9"):
-        ca.predict(model, data, 0.9, feats=feats, index=test.index)
-
-
-def test_calibration_mask_takes_the_last_dates():
-    from models.canteen.tradeoff import calibration_mask, log_offsets
-
-    dates = pd.Series(
-        pd.to_datetime(["2018-01-08"] * 10 + ["2018-01-09"] * 10 + ["2018-01-11"] * 10)
-    )
-    mask = calibration_mask(dates, n_dates=1, min_rows=5, max_share=1)
-    assert mask.sum() == 10 and dates[mask].min() == pd.Timestamp("2018-01-11")
-    assert calibration_mask(dates, n_dates=1, min_rows=15, max_share=1).sum() == 20
-    assert calibration_mask(dates, n_dates=3, min_rows=1, max_share=0.5).sum() == 10
-    offsets = log_offsets(np.array([100.0, 110, 0, 90]), np.array([100.0, 100, 100, 100]), (0.5,))
-    assert offsets[0.5] == pytest.approx(0.0)  # the zero actual (closure) is left out
 
 
 def test_per_canteen_scores_match_the_shared_metrics(model, data, split):
@@ -411,19 +372,38 @@ def test_quality_counts_missing_service_days_but_not_vacations(data):
     assert ca.quality(one).summary["gaps"]["missing"] == 0
 
 
-def test_load_checked_reads_once_and_reports(tmp_path):
-    frame, report = ca.load_checked(None)
+def test_load_with_report_reads_once_and_reports(tmp_path):
+    frame, report = ca.load_with_report(None)
     assert report.ok and report.rows == frame.attrs["rows_read"]
     pd.testing.assert_frame_equal(frame, ca.load(None))
 
 
-def test_short_history_has_no_margins_but_still_a_median_and_a_curve(data):
-    one = data[data["series"] == data["series"].iloc[0]]
-    one = one[one["date"] < "2017-06-01"]
-    train, test = ca.split(one, test_months=2)
-    model = ca.fit(train, quick=True, quantiles=(), calibrate=True)
-    assert model.offsets == {} and model.calibration["skipped"]
-    assert "Pas de marges" in ca.calibration_text(model)
-    assert ca.predict(model, one, 0.5, index=test.index).notna().any()
-    curve = ca.quantile_tradeoff(model, one, test)
-    assert list(curve["quantile"]) == [0.5, 0.8] and curve["marge_pct"].isna().all()
+def test_outputs_are_the_tables_written_beside_metrics(model, data, split):
+    train, test = split
+    forecasts = ca.forecast_table(model, data, train, test)
+    median = ca.predict(model, data, 0.5, index=test.index)
+    tables = ca.outputs(test, forecasts, median, ca.per_canteen(test, forecasts))
+    assert list(tables) == ["predictions.csv", "par_cantine.csv"]
+    predictions = tables["predictions.csv"]
+    assert len(predictions) == len(test)
+    assert {"date", "site_id", "reel", "modele_mediane", *forecasts} <= set(predictions.columns)
+    assert predictions["date"].is_monotonic_increasing
+    assert list(ca.outputs(test, forecasts)) == ["predictions.csv"]
+
+
+def test_build_reference_writes_under_output_root_and_refuses_untrusted_types(tmp_path):
+    from models.errors import UntrustedModelError
+    from models.persist import load_model
+
+    result = ca.build_reference(quick=True, output_root=tmp_path)
+    assert result["artifact"] == tmp_path / "models" / "artifacts" / "canteen_attendance.skops"
+    card = result["card"].read_text(encoding="utf-8")
+    assert card.startswith("# Fiche modèle") and "models/canteen_attendance/sample.py" in card
+    assert result["metrics"]["parameters"]["quick"] is True
+    loaded = ca.load_reference(result["artifact"])
+    coverage = result["metrics"]["coverage"]
+    assert loaded.level == pytest.approx(coverage["level_pct"] / 100) and loaded.features
+    assert loaded.safety.short_days_per_month == ca.DEFAULT_SHORT_DAYS_PER_MONTH
+    assert "Couverture visée (nominale)" in card and "Couverture mesurée" in card
+    with pytest.raises(UntrustedModelError):
+        load_model(result["artifact"], trusted=())

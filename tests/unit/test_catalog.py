@@ -24,7 +24,7 @@ from hub.catalog.records import (
 )
 from hub.catalog.store import Catalog, record_view, visible_fields
 from hub.catalog.tiers import SCOPE_EXPERT, SCOPE_RESTREINT, Tier, tier_from_scopes
-from hub.settings import Settings
+from hub.config.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 REALDATA = REPO / ".." / "shared" / "realdata" / "bibliotheque"
@@ -239,6 +239,28 @@ def test_scaffold_record_round_trips(tmp_path):
     assert all(p.level != n.ERROR for p in problems)
 
 
+def test_a_package_folder_in_sources_stands_for_its_python_files(tmp_path):
+    from hub.catalog.expert import expert_material
+    from hub.catalog.records import source_files
+
+    package = tmp_path / "models" / "eau"
+    (package / "__pycache__").mkdir(parents=True)
+    for name in ("__init__.py", "data.py", "model.py", "__pycache__/data.cpython-311.pyc"):
+        (package / name).write_text(f"# {name}\n", encoding="utf-8")
+    assert source_files("models/eau/", tmp_path) == [
+        "models/eau/__init__.py",
+        "models/eau/data.py",
+        "models/eau/model.py",
+    ]
+    assert source_files("../", tmp_path) == ["../"]  # never a folder outside the root
+    record = {"id": "eau", "expert": {"sources": ["models/eau/", "absent.json"]}}
+    shown = expert_material(record, tmp_path, tmp_path / "runs")["sources"]
+    assert [s["chemin"] for s in shown][-1] == "absent.json" and shown[-1]["texte"] is None
+    assert shown[1] == {"chemin": "models/eau/data.py", "texte": "# data.py\n"}
+    assert check_expert_files(record, tmp_path)[0].message.startswith("fichier « absent.json »")
+    assert len(check_expert_files(record, tmp_path)) == 1
+
+
 def test_views_never_carry_a_field_above_the_tier():
     catalog = Catalog.load(REPO)
     record = catalog.get("canteen_attendance")
@@ -273,7 +295,14 @@ def test_catalog_service_entry_and_configuration(tmp_path):
     svc = catalog_service(s)
     assert svc["url"] == "http://127.0.0.1:18123"
     assert Path(svc["command"][0]).is_absolute() and svc["oauth_no_confirm"] is True
-    assert set(svc["oauth_client_allowed_scopes"]) == {SCOPE_RESTREINT, SCOPE_EXPERT}
+    # the reproduce and workspace scopes too: the catalog shows « Essayer sur mes données »
+    # and « Mes espaces » to their holders only
+    assert set(svc["oauth_client_allowed_scopes"]) == {
+        SCOPE_RESTREINT,
+        SCOPE_EXPERT,
+        "custom:biblio:reproduire",
+        "custom:biblio:espaces",
+    }
     assert catalog_roles(s)[0]["scopes"] == ["access:services!service=catalog"]
     c = Config()
     c.JupyterHub.services = [{"name": "idle-culler"}]
@@ -290,8 +319,9 @@ def test_merge_roles_appends_unknown_roles():
 
 
 def test_bad_catalog_port_is_a_french_error(tmp_path):
-    from hub.settings import SettingsError
+    from hub.config.settings import SettingsError
 
-    s = Settings.from_env({"BIBLIO_STATE_DIR": str(tmp_path), "BIBLIO_CATALOG_PORT": "abc"})
-    with pytest.raises(SettingsError, match="port"):
-        catalog_service(s)
+    with pytest.raises(SettingsError, match="BIBLIO_CATALOG_PORT vaut « abc »"):
+        Settings.from_env({"BIBLIO_STATE_DIR": str(tmp_path), "BIBLIO_CATALOG_PORT": "abc"})
+    with pytest.raises(SettingsError, match="entre 1 et 65535"):
+        Settings.from_env({"BIBLIO_CATALOG_PORT": "70000"})

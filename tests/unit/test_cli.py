@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from runner_fixture import make_repo
 
-from hub import cli
+from hub.runner import cli
 
 
 @pytest.fixture(scope="module")
@@ -31,12 +31,13 @@ def test_list_shows_ids_and_french_titles(repo, capsys):
     assert json.loads(out) == [{"entry_id": "tiny", "title": "Petite entrée de démonstration"}]
 
 
-def test_root_option_does_not_leak_into_the_environment(repo, capsys, monkeypatch):
-    monkeypatch.delenv("BIBLIO_ROOT", raising=False)
-    run_main(capsys, "--root", str(repo), "list")
+def test_root_option_does_not_leak_into_the_environment(repo, capsys):
     import os
 
-    assert "BIBLIO_ROOT" not in os.environ
+    before = dict(os.environ)
+    code, out, _ = run_main(capsys, "--root", str(repo), "list")
+    assert code == 0 and out.startswith("tiny")
+    assert dict(os.environ) == before
 
 
 def test_validate_good_and_bad_files(repo, tmp_path, capsys):
@@ -128,3 +129,44 @@ def test_console_script_runs_an_entry_end_to_end(repo, tmp_path):
     assert "Exécution réussie" in proc.stdout and "Énergie estimée" in proc.stdout
     assert "WARNING" not in proc.stderr  # the kernel's TCP warning is silenced
     assert json.loads((out / "metrics.json").read_text())["parameters"]["horizon"] == 5
+
+
+def test_an_unexpected_error_is_a_french_message_and_a_log(monkeypatch, capsys, tmp_path):
+    module = tmp_path / "biblio_test_broken_command.py"
+    module.write_text(
+        '"""A command with a bug."""\n'
+        "def register(subparsers):\n"
+        "    p = subparsers.add_parser('panne')\n"
+        "    p.set_defaults(func=lambda args: {}['clé absente'])\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("HOME", str(tmp_path / "maison"))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(cli, "COMMAND_MODULES", (*cli.COMMAND_MODULES, module.stem))
+    code, out, err = run_main(capsys, "panne")
+    assert code == 1 and out == ""
+    assert "Traceback" not in err and "Erreur inattendue de biblio (KeyError)" in err
+    logs = list((tmp_path / "maison" / ".cache" / "biblio-ia" / "erreurs").glob("biblio-*.log"))
+    assert len(logs) == 1 and str(logs[0]) in err
+    text = logs[0].read_text(encoding="utf-8")
+    assert "Traceback" in text and "clé absente" in text and text.startswith("biblio panne")
+
+
+def test_map_errors_show_a_map_example_and_name_unknown_targets(capsys):
+    sample = Path(__file__).resolve().parents[2] / "datasets/canteen_attendance/sample.csv"
+    code, _, err = run_main(capsys, "validate", "canteen_attendance", str(sample), "--map", "reel")
+    assert code == 2 and '--map "Nombre de repas=reel"' in err and "--param" not in err
+    code, _, err = run_main(
+        capsys, "validate", "canteen_attendance", str(sample), "--map", "reel=nb_repas"
+    )
+    assert code == 2 and "« nb_repas » n'est pas une colonne attendue" in err
+    assert "« reel »" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("entry", ["canteen_attendance", "air_quality", "bike_counters"])
+def test_validate_accepts_each_entry_s_own_sample(entry, capsys):
+    # issue 17, defect 1: `biblio validate bike_counters` crashed on its own sample (TypeError)
+    sample = Path(__file__).resolve().parents[2] / "datasets" / entry / "sample.csv"
+    code, out, err = run_main(capsys, "validate", entry, str(sample))
+    assert code == 0, err
+    assert "Fichier utilisable" in out and "Note de qualité" in out

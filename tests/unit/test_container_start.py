@@ -1,12 +1,13 @@
-"""The image's entry point: seeding in the container with hub.seed, then exec of the server."""
+"""The image's entry point: seeding in the container (hub.spawners.seed), then the server."""
 
 import subprocess
 import sys
 
 import pytest
 
-from hub import container_start, seed
-from models.contract import REPO_ROOT, entry_ids
+from hub.config.settings import Settings
+from hub.spawners import container_start, seed
+from models.entries import REPO_ROOT, entry_ids
 
 
 def _entry():
@@ -28,6 +29,7 @@ def test_entry_from_spawner_variable_else_server_name():
     assert container_start.entry_for({"BIBLIO_ENTRY_ID": "a", "JUPYTERHUB_SERVER_NAME": "b"}) == "a"
     assert container_start.entry_for({"JUPYTERHUB_SERVER_NAME": "b"}) == "b"
     assert container_start.entry_for({}) is None
+    assert container_start.entry_for({"JUPYTERHUB_SERVER_NAME": "ws-ouest"}) is None  # workspace
 
 
 def test_first_start_seeds_relaunch_keeps_edits(tmp_path):
@@ -37,7 +39,7 @@ def test_first_start_seeds_relaunch_keeps_edits(tmp_path):
     notebook = tmp_path / entry_id / f"{entry_id}.ipynb"
     assert f"{entry_id}.ipynb" in result.copied and notebook.is_file()
     notebook.write_text("modifié", encoding="utf-8")
-    assert container_start.already_seeded(env, entry_id)
+    assert container_start.already_seeded(Settings.from_env(env), entry_id)
     assert container_start.prepare(env) is None
     assert notebook.read_text(encoding="utf-8") == "modifié"
 
@@ -59,7 +61,14 @@ def test_reset_token_backs_up_and_reseeds_once(tmp_path):
 def test_main_seeds_then_execs_the_command(tmp_path):
     entry_id = _entry()
     done = subprocess.run(
-        [sys.executable, "-m", "hub.container_start", sys.executable, "-c", "print('serveur')"],
+        [
+            sys.executable,
+            "-m",
+            "hub.spawners.container_start",
+            sys.executable,
+            "-c",
+            "print('serveur')",
+        ],
         env=_env(tmp_path, JUPYTERHUB_SERVER_NAME=entry_id, PATH="/usr/bin:/bin"),
         capture_output=True,
         text=True,
@@ -73,7 +82,14 @@ def test_main_seeds_then_execs_the_command(tmp_path):
 
 def test_unknown_entry_still_starts_the_server_with_a_french_message(tmp_path):
     done = subprocess.run(
-        [sys.executable, "-m", "hub.container_start", sys.executable, "-c", "print('serveur')"],
+        [
+            sys.executable,
+            "-m",
+            "hub.spawners.container_start",
+            sys.executable,
+            "-c",
+            "print('serveur')",
+        ],
         env=_env(tmp_path, BIBLIO_ENTRY_ID="pas_une_entree"),
         capture_output=True,
         text=True,

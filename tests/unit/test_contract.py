@@ -35,7 +35,9 @@ def test_entry_paths():
     paths = entry_paths("canteen_attendance")
     assert paths.sample == REPO_ROOT / "datasets" / "canteen_attendance" / "sample.csv"
     assert paths.schema.name == "schema.json" and paths.datasheet.name == "README.md"
-    assert paths.module == REPO_ROOT / "models" / "canteen_attendance.py"
+    assert paths.package == REPO_ROOT / "models" / "canteen_attendance"
+    assert paths.module == paths.package / "__init__.py"
+    assert paths.generator == paths.package / "sample.py"
     assert paths.notebook == REPO_ROOT / "notebooks" / "canteen_attendance.ipynb"
     assert paths.artifact == REPO_ROOT / "models" / "artifacts" / "canteen_attendance.skops"
     assert paths.card == REPO_ROOT / "models" / "cards" / "canteen_attendance.md"
@@ -103,6 +105,17 @@ class Unserialisable:
         raise TypeError("not serialisable")
 
 
+def test_write_outputs_takes_the_tables_of_an_entry(tmp_path):
+    first = pd.DataFrame({"a": [1, 2]})
+    tables = {"anomalies.csv": first, "anomalies_horaires": first.head(1)}
+    written = write_outputs(tmp_path, payload(), tables)
+    assert list(written) == ["anomalies.csv", "anomalies_horaires.csv", "metrics.json"]
+    assert pd.read_csv(written["anomalies_horaires.csv"]).equals(first.head(1))
+    assert not (tmp_path / "predictions.csv").exists()
+    with pytest.raises(ValueError):
+        write_outputs(tmp_path, {}, {"../ailleurs.csv": first})
+
+
 def test_write_outputs_refuses_paths_as_names(tmp_path):
     with pytest.raises(ValueError):
         write_outputs(tmp_path, {}, pd.DataFrame(), predictions_name="../evil.csv")
@@ -119,3 +132,30 @@ def test_to_jsonable():
         }
     )
     assert value == {"a": 3, "b": [1.5, None], "c": "2020-01-01T10:00:00", "d": True, "4": None}
+
+
+def test_write_outputs_neutralises_formulas_and_keeps_numbers(tmp_path):
+    # OWASP CSV injection: text starting with = + - @ tab or CR must not reach a spreadsheet
+    # as a formula; numbers (negative too), dates and numbers written as text stay as they are.
+    hostile = ["=cmd|' /C calc'!A0", '=HYPERLINK("http://x")', "+1+1", "-1+A1", "@SUM(A1)"]
+    frame = pd.DataFrame(
+        {
+            "site_nom": [*hostile, "\tonglet", "\rretour", "Cantine Jules Verne"],
+            "ecart": [-3.5, -1, 0, 2, 4, -7, 1e-3, 5],
+            "texte_nombre": ["-3", "+2,5", "-1e3", "12", "-0.5", "3", "-4", "7"],
+            "date": pd.date_range("2024-01-01", periods=8),
+            "=colonne": pd.Categorical(["=a", "b"] * 4),
+        }
+    )
+    write_outputs(tmp_path, payload(), {"par_cantine.csv": frame})
+    back = pd.read_csv(tmp_path / "par_cantine.csv", keep_default_na=False)
+    for cell in back["site_nom"].tolist()[:7]:
+        assert cell.startswith("'") and cell[1] in "=+-@\t\r"
+    assert back["site_nom"].iloc[-1] == "Cantine Jules Verne"
+    assert back["ecart"].tolist() == frame["ecart"].tolist()  # still numbers
+    assert back["texte_nombre"].astype(str).tolist()[:3] == ["-3", "+2,5", "-1e3"]
+    assert back["date"].tolist()[0] == "2024-01-01"
+    assert list(back.columns)[-1] == "'=colonne" and back.iloc[0, -1] == "'=a"
+    raw = (tmp_path / "par_cantine.csv").read_text(encoding="utf-8")
+    assert not any(line.startswith(("=", "+", "@")) for line in raw.splitlines())
+    assert frame["site_nom"].iloc[0] == hostile[0]  # the caller's table is not modified

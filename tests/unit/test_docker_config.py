@@ -1,23 +1,24 @@
-"""Docker mode: hub.docker.configure_docker on a bare Config, and the spawner's pure parts."""
+"""Docker mode: configure_docker on a bare Config, and the spawner's pure parts."""
 
+import asyncio
 import socket
 from types import SimpleNamespace
 
 import pytest
 from traitlets.config import Config
 
-from hub import docker as hubdocker
-from hub.dockerspawner import (
+from hub.config.settings import Settings, SettingsError
+from hub.shared import free_port
+from hub.spawners import docker_config as hubdocker
+from hub.spawners.docker_spawner import (
     LABEL_ENTRY,
     LABEL_USER,
     BiblioDockerSpawner,
-    free_port,
     object_labels,
     volume_name,
 )
-from hub.launch import default_url
-from hub.settings import Settings, SettingsError
-from models.contract import REPO_ROOT, entry_ids
+from hub.spawners.launch import default_url
+from models.entries import REPO_ROOT, entry_ids
 
 
 def _configure(**env):
@@ -30,11 +31,11 @@ def _configure(**env):
 
 def test_spawner_class_image_and_allowed_images_never_star():
     c, d = _configure(BIBLIO_IMAGE="biblio-ia-singleuser:1.2")
-    assert c.JupyterHub.spawner_class == "hub.dockerspawner.BiblioDockerSpawner"
+    assert c.JupyterHub.spawner_class == "hub.spawners.docker_spawner.BiblioDockerSpawner"
     sp = c.BiblioDockerSpawner
     assert sp.image == "biblio-ia-singleuser:1.2"
     assert sp.allowed_images == ["biblio-ia-singleuser:1.2"]
-    assert d.allowed_images == ("biblio-ia-singleuser:1.2",)
+    assert d["allowed_images"] == ["biblio-ia-singleuser:1.2"]
 
 
 def test_docker_image_overrides_shared_image_and_extra_allowed_are_listed():
@@ -110,7 +111,7 @@ def test_bad_values_raise_french_errors_naming_the_variable(name, value, words):
 def test_host_network_is_the_default_and_reports_loopback():
     c, d = _configure()
     sp = c.BiblioDockerSpawner
-    assert d.network == "host" and sp.network_name == "host"
+    assert d["network"] == "host" and sp.network_name == "host"
     assert sp.host_ip_for_hub == "127.0.0.1"
     assert "hub_connect_ip" not in c.JupyterHub
 
@@ -127,7 +128,7 @@ def test_named_network_needs_the_hub_address_and_uses_internal_ips():
 def test_container_paths_are_the_image_ones_never_the_hosts():
     c, _ = _configure()
     sp = c.BiblioDockerSpawner
-    assert sp.cmd == ["python", "-m", "hub.singleuser"] and sp.args == []
+    assert sp.cmd == ["python", "-m", "hub.spawners.singleuser"] and sp.args == []
     assert sp.notebook_dir == sp.work_dir == "/home/jovyan/work"
     assert sp.environment["BIBLIO_REPO_ROOT"] == "/opt/biblio-ia"
     assert sp.environment["JUPYTER_CONFIG_PATH"] == "/opt/biblio-ia/hub/jupyter"
@@ -135,15 +136,36 @@ def test_container_paths_are_the_image_ones_never_the_hosts():
     assert str(REPO_ROOT) not in repr(container_side)
 
 
+def test_kernel_cull_timeout_reaches_every_container():
+    c, _ = _configure(BIBLIO_KERNEL_CULL_TIMEOUT="321")
+    assert c.BiblioDockerSpawner.environment["BIBLIO_KERNEL_CULL_TIMEOUT"] == "321"
+
+
+def test_docker_calls_run_side_by_side_in_one_shared_pool():
+    c, _ = _configure(BIBLIO_DOCKER_API_THREADS="5")
+    assert c.BiblioDockerSpawner.api_threads == 5
+
+    class Probe(BiblioDockerSpawner):
+        _executor = None
+
+    one = Probe(config=c, user=SimpleNamespace(name="a", url="/user/a/", id=1))
+    two = Probe(config=c, user=SimpleNamespace(name="b", url="/user/b/", id=2))
+    try:
+        assert one.executor is two.executor
+        assert one.executor._max_workers == 5
+    finally:
+        one.executor.shutdown()
+
+
 def test_spawner_section_wins_over_local_values_on_spawner():
-    """hub.config sets host paths on c.Spawner; the docker section must override them."""
+    """hub.config.configure sets host paths on c.Spawner; the docker section must override them."""
     c, _ = _configure()
-    c.Spawner.cmd = ["/host/venv/bin/python", "-m", "hub.singleuser"]
+    c.Spawner.cmd = ["/host/venv/bin/python", "-m", "hub.spawners.singleuser"]
     c.Spawner.args = ["--allow-root"]
     c.Spawner.environment = {"BIBLIO_REPO_ROOT": "/host/repo"}
     user = SimpleNamespace(name="alice", url="/user/alice/", id=1)
     spawner = BiblioDockerSpawner(config=c, user=user)
-    assert spawner.cmd == ["python", "-m", "hub.singleuser"]
+    assert spawner.cmd == ["python", "-m", "hub.spawners.singleuser"]
     assert spawner.args == []
     assert spawner.environment["BIBLIO_REPO_ROOT"] == "/opt/biblio-ia"
     assert spawner.mem_limit == 2 * 1024**3
@@ -158,10 +180,10 @@ def test_pre_spawn_hook_refuses_unknown_entry_with_french_404():
     hook = c.BiblioDockerSpawner.pre_spawn_hook
     spawner = SimpleNamespace(name="pas_une_entree", default_url="/lab")
     with pytest.raises(web.HTTPError) as info:
-        hook(spawner)
+        asyncio.run(hook(spawner))
     assert info.value.status_code == 404 and "inconnu" in info.value.log_message
     spawner = SimpleNamespace(name="", default_url="/lab")
-    hook(spawner)  # the default server is left alone
+    asyncio.run(hook(spawner))  # the default server is left alone
     assert spawner.default_url == "/lab"
 
 
@@ -172,7 +194,7 @@ def test_pre_spawn_hook_opens_each_entrys_notebook():
     c, _ = _configure()
     for entry_id in ids:
         spawner = SimpleNamespace(name=entry_id, default_url="/lab")
-        c.BiblioDockerSpawner.pre_spawn_hook(spawner)
+        asyncio.run(c.BiblioDockerSpawner.pre_spawn_hook(spawner))
         assert spawner.default_url == default_url(entry_id)
         assert spawner.default_url.startswith("/lab/")
         assert spawner.default_url.endswith(f"/tree/{entry_id}/{entry_id}.ipynb")
@@ -209,9 +231,15 @@ def test_free_port_is_bindable_on_loopback():
         sock.bind(("127.0.0.1", port))
 
 
-def test_variables_documented_are_the_ones_read():
+def test_every_docker_variable_is_declared_and_used():
     import inspect
+    import re
 
-    source = inspect.getsource(hubdocker.DockerSettings.from_env)
-    read = set(__import__("re").findall(r'"(BIBLIO_DOCKER_[A-Z_]+)"', source))
-    assert read == set(hubdocker.VARIABLES)
+    from hub.config.settings import DOCKER, declared
+
+    fields = {name for name, spec in declared().items() if spec.group == DOCKER}
+    assert {declared()[name].name for name in fields} == {
+        f"BIBLIO_{name.upper()}" for name in fields
+    }
+    used = set(re.findall(r"\bs\.(docker_[a-z_]+)", inspect.getsource(hubdocker)))
+    assert used == fields

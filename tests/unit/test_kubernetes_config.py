@@ -8,9 +8,9 @@ import pytest
 import yaml
 from traitlets.config import Config
 
-from hub import kubernetes as hubk8s
-from hub.settings import Settings, SettingsError
-from models.contract import REPO_ROOT, entry_ids
+from hub.config.settings import Settings, SettingsError
+from hub.spawners import kubernetes_config as hubk8s
+from models.entries import REPO_ROOT, entry_ids
 
 VALUES = REPO_ROOT / "images" / "z2jh-values.yaml"
 Z2JH = Path(__file__).resolve().parents[2] / ".." / "shared" / "z2jh"
@@ -29,7 +29,7 @@ def test_kubespawner_named_by_string_with_the_project_image_and_command():
     k = c.KubeSpawner
     assert k.image == "reg.example/biblio:1" and used["image"] == "reg.example/biblio:1"
     assert k.image_pull_policy == "IfNotPresent"
-    assert k.cmd == ["python", "-m", "hub.singleuser"] and k.args == []
+    assert k.cmd == ["python", "-m", "hub.spawners.singleuser"] and k.args == []
     assert k.notebook_dir == "/home/jovyan/work"
     assert k.environment["BIBLIO_REPO_ROOT"] == "/opt/biblio-ia"
 
@@ -91,6 +91,12 @@ def test_profile_per_entry_chosen_by_server_name():
         assert profile["default"] is True
         env = profile["kubespawner_override"]["environment"]
         assert env["BIBLIO_ENTRY_ID"] == entry_id
+        # the profile's environment replaces the spawner's: it keeps the shared variables
+        assert (
+            env["BIBLIO_KERNEL_CULL_TIMEOUT"]
+            == c.KubeSpawner.environment["BIBLIO_KERNEL_CULL_TIMEOUT"]
+        )
+        assert env["BIBLIO_RESET_TOKEN"] is c.KubeSpawner.environment["BIBLIO_RESET_TOKEN"]
     assert c.KubeSpawner.profile_list(SimpleNamespace(name="")) == []
     assert c.KubeSpawner.profile_list(SimpleNamespace(name="inconnu")) == []
 
@@ -130,7 +136,7 @@ def test_z2jh_extra_config_keeps_what_the_chart_owns(tmp_path):
     # biblio-ia's own settings that the chart cannot express are applied
     assert "bind_url" not in c.JupyterHub and "hub_bind_url" not in c.JupyterHub
     assert c.JupyterHub.spawner_class == "kubespawner.KubeSpawner"
-    assert c.JupyterHub.authenticator_class == "hub.auth.BiblioAuthenticator"
+    assert c.JupyterHub.authenticator_class == "hub.config.auth.BiblioAuthenticator"
     assert c.JupyterHub.allow_named_servers is True
     assert c.JupyterHub.load_roles and c.JupyterHub.custom_scopes
     urls = [s["url"] for s in c.JupyterHub.services if "url" in s]
@@ -194,7 +200,7 @@ def test_values_use_same_image_command_storage_and_hub_package():
     single, hub = values["singleuser"], values["hub"]
     image = f"{single['image']['name']}:{single['image']['tag']}"
     assert hub["extraEnv"]["BIBLIO_IMAGE"] == image
-    assert single["cmd"] == ["python", "-m", "hub.singleuser"]
+    assert single["cmd"] == ["python", "-m", "hub.spawners.singleuser"]
     assert single["storage"]["homeMountPath"] == "/home/jovyan/work"
     assert single["storage"]["dynamic"]["pvcNameTemplate"] == "biblio-ia-{user_server}"
     assert "configure_z2jh(c)" in hub["extraConfig"]["biblio"]

@@ -4,7 +4,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from hub import launch
+from hub.spawners import launch
+from models.entries import UnknownEntryError
 
 
 def test_launch_url_starts_named_server_and_opens_notebook():
@@ -41,10 +42,11 @@ def test_default_url_and_notebook_path_agree():
     assert (
         launch.notebook_url("/", "u", "x_1") == "/user/u/x_1/lab/workspaces/x_1/tree/x_1/x_1.ipynb"
     )
-    assert launch.api_server_path("u", "x_1") == "users/u/servers/x_1"
 
 
-@pytest.mark.parametrize("bad", ["", "../etc", "Canteen", "a/b", "x?y", "1abc", "a" * 80])
+@pytest.mark.parametrize(
+    "bad", ["", "../etc", "Canteen", "a/b", "x?y", "1abc", "a" * 80, "a" * 41, "a__", "a_"]
+)
 def test_invalid_entry_ids_are_refused(bad):
-    with pytest.raises(ValueError):
+    with pytest.raises(UnknownEntryError):
         launch.launch_url("/", "alice", bad)

@@ -10,7 +10,7 @@ import pytest
 from models.calendar import french_calendar
 from models.errors import BiblioError
 from models.io import read_table
-from models.quality import fmt_fr, quality_report
+from models.quality import explain, fmt_fr, grade, measure, overall_grade, quality_report
 
 REALDATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "realdata"
 
@@ -163,3 +163,24 @@ def test_real_canteen_quality():
     assert 95 < told.summary["completeness"]["reel"] < 97
     assert told.period == ("2011-01-03", "2018-12-21")
     assert told.grade in "BCD"
+
+
+def test_report_is_measure_then_grade_then_explain():
+    df = clean_frame(days=40, sites=("a",))
+    df = pd.concat([df, df.iloc[:6]], ignore_index=True)  # 6 duplicated days
+    df = df.drop(index=range(10, 14))  # a four-day gap
+    options = {"date_column": "date", "value_columns": ["meals"], "series_column": "site"}
+    measures = measure(df, **options)
+    assert measures.duplicates["count"] == 6 and measures.gaps["missing"] == 4
+    criteria = grade(measures)
+    assert criteria["duplicates"] == "D" and criteria["gaps"] == "C"  # 6 of 42 rows, 4 of 40
+    assert overall_grade(measures, criteria) == "D"
+    reasons = explain(measures, criteria, "D")
+    assert reasons[0].startswith("Note D")  # what the grade means, then the worst first
+    assert "doublons" in reasons[1] and "dates attendues manquantes" in reasons[2]
+    report = quality_report(df, **options)
+    assert (report.grade, report.reasons) == ("D", reasons)
+    assert report.summary == measures.to_summary(criteria)
+    few = measure(df.head(12), **options)
+    assert overall_grade(few, grade(few)) == "E"
+    assert explain(few, grade(few), "E")[1].startswith("Trop peu de lignes (12)")  # E first

@@ -3,7 +3,7 @@
 import pytest
 from jupyterhub import scopes as jh_scopes
 
-from hub import roles
+from hub.config import roles
 
 
 def _by_name(role_list):
@@ -26,7 +26,7 @@ def test_plain_users_have_no_server_scope():
 def test_tiers_map_to_groups_and_scopes():
     r = _by_name(roles.load_roles("admin"))
     assert r["biblio-collectivite"]["groups"] == ["collectivites"]
-    assert r["biblio-collectivite"]["scopes"] == [roles.SCOPE_RESTREINT]
+    assert r["biblio-collectivite"]["scopes"] == [roles.SCOPE_RESTREINT, roles.SCOPE_REPRODUIRE]
     assert r["biblio-expert"]["groups"] == ["experts"]
     assert roles.SCOPE_EXPERT in r["biblio-expert"]["scopes"]
     assert "servers!user" in r["biblio-expert"]["scopes"]
@@ -36,6 +36,17 @@ def test_tiers_map_to_groups_and_scopes():
     assert r["admin"]["users"] == ["admin"] and r["admin"]["groups"] == ["admins"]
     assert "scopes" not in r["admin"], "the default admin scopes are kept"
     assert roles.SCOPE_EXPERT in r["biblio-admin"]["scopes"]
+
+
+def test_reproduce_scope_goes_to_the_three_groups_only():
+    r = _by_name(roles.load_roles("admin"))
+    holders = sorted(
+        name for name, role in r.items() if roles.SCOPE_REPRODUIRE in role.get("scopes", [])
+    )
+    assert holders == ["biblio-admin", "biblio-collectivite", "biblio-expert"]
+    groups = {g for name in holders for g in r[name].get("groups", [])}
+    assert groups == {"collectivites", "experts", "admins"}
+    assert roles.SCOPE_REPRODUIRE not in r["user"]["scopes"], "never every signed-in user"
 
 
 def test_admin_name_is_used():

@@ -172,12 +172,37 @@ def test_failing_cell_is_named_and_outputs_are_complete_or_absent(repo, tmp_path
     assert not (result.failed_dir / "metrics.json").exists()
     assert leftovers(tmp_path) == []
 
-    # A new successful run replaces the previous run's folder as a whole.
-    (out / "ancien.txt").write_text("reste d'une ancienne exécution", encoding="utf-8")
+    # A new successful run replaces the previous run's own files (listed in its run.json) but
+    # keeps what the user added to the folder (issue 17).
+    assert set(read_json(out / "run.json")["files"]) == EXPECTED_FILES
+    (out / "mes notes.txt").write_text("à garder", encoding="utf-8")
+    (out / "analyses").mkdir()
+    (out / "analyses" / "graphique.png").write_bytes(b"png")
+    stale = read_json(out / "run.json")
+    stale["files"].append("ancienne_sortie.csv")  # an output the next run does not write
+    (out / "run.json").write_text(json.dumps(stale), encoding="utf-8")
+    (out / "ancienne_sortie.csv").write_text("a\n1\n", encoding="utf-8")
     assert run_entry("tiny", root=repo, out=out, params={"horizon": 9}).exit_code == EXIT_OK
-    assert {p.name for p in out.iterdir()} == EXPECTED_FILES
+    assert {p.name for p in out.iterdir()} == EXPECTED_FILES | {"mes notes.txt", "analyses"}
+    assert (out / "mes notes.txt").read_text(encoding="utf-8") == "à garder"
+    assert (out / "analyses" / "graphique.png").read_bytes() == b"png"
     assert json.loads((out / "metrics.json").read_text())["parameters"]["horizon"] == 9
     assert leftovers(tmp_path) == []
+
+
+def test_output_folders_have_the_usual_permissions(repo, tmp_path):
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        ok = run_entry("tiny", root=repo, out=tmp_path / "ok")
+        failed = run_entry("tiny", root=repo, out=tmp_path / "ko", params={"fail": True})
+    finally:
+        os.umask(old)
+    assert ok.exit_code == EXIT_OK and failed.exit_code == EXIT_FAILED
+    for folder in (tmp_path / "ok", failed.failed_dir):
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o755, folder
 
 
 def test_failure_without_keeping_leaves_nothing(repo, tmp_path):
@@ -208,12 +233,12 @@ def test_foreign_output_folder_is_not_overwritten(repo, tmp_path):
 
 def test_broken_entry_module_is_a_french_error(tmp_path):
     root = make_repo(tmp_path / "repo")
-    (root / "models" / "tiny.py").write_text("raise RuntimeError('module cassé')\n", "utf-8")
+    (root / "models" / "tiny" / "__init__.py").write_text("raise RuntimeError('cassé')\n", "utf-8")
     data = tmp_path / "d.csv"
     data.write_text("date,value\n2024-01-01,1\n", encoding="utf-8")
     result = run_entry("tiny", root=root, data=data, out=tmp_path / "o")
     assert result.exit_code == EXIT_INVALID
-    assert "ne peut pas être importé : RuntimeError : module cassé" in result.message
+    assert "ne peut pas être importé : RuntimeError : cassé" in result.message
     assert not (tmp_path / "o").exists()
 
 

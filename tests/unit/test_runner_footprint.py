@@ -3,6 +3,7 @@ import sys
 
 import pytest
 
+from hub.config.settings import Settings
 from hub.runner.footprint import Footprint, estimate, to_french
 
 
@@ -14,10 +15,9 @@ def test_green_algorithms_formula():
     assert fp["is_estimate"] is True and "Green Algorithms" in fp["source"]
 
 
-def test_constants_can_be_overridden(monkeypatch):
-    monkeypatch.setenv("BIBLIO_CARBON_INTENSITY", "0.4")
-    monkeypatch.setenv("BIBLIO_PUE", "1.0")
-    fp = estimate(wall_s=0, cpu_s=3600, peak_memory_bytes=0)
+def test_constants_can_be_overridden():
+    settings = Settings.from_env({"BIBLIO_CARBON_INTENSITY": "0.4", "BIBLIO_PUE": "1.0"})
+    fp = estimate(wall_s=0, cpu_s=3600, peak_memory_bytes=0, settings=settings)
     assert fp["energy_kwh"] == pytest.approx(0.012)
     assert fp["co2e_kg"] == pytest.approx(0.012 * 0.4)
 

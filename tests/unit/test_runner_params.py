@@ -111,3 +111,54 @@ def test_notebook_without_kernelspec_is_still_inspected(tmp_path):
     del nb.metadata["kernelspec"]
     nbformat.write(nb, str(tmp_path / "b.ipynb"))
     assert notebook_parameters(Path(tmp_path / "b.ipynb"))["x"].type_name == "int"
+
+
+def test_bounds_are_read_from_the_help_comment(tmp_path):
+    import nbformat
+    from runner_fixture import make_notebook
+
+    source = (
+        "q = 0.8  # niveau, entre 0.5 et 0.99\n"
+        "n = 3  # au moins 1\n"
+        "s = 1.0  # supérieur à 0\n"
+        'p = "NO2"  # parmi "NO2", "O3"\n'
+        "t = None  # type: float ; µg/m³, supérieur à 0 (None : réglementaire)\n"
+        "libre = 2  # un commentaire sans borne"
+    )
+    nbformat.write(make_notebook([("parameters", source)]), str(tmp_path / "b.ipynb"))
+    found = notebook_parameters(tmp_path / "b.ipynb")
+    assert found["q"].bounds.text() == "entre 0.5 et 0.99"
+    assert found["p"].bounds.choices == ("NO2", "O3")
+    assert found["libre"].bounds.empty
+    ok = ["q=0.5", "q=0.99", "n=1", "s=0.001", 'p="O3"', "t=None", "t=12", "libre=-5"]
+    assert parse_param_args(ok, found)["q"] == 0.99
+    for bad, words in [
+        ("q=1.5", ["« q » doit être entre 0.5 et 0.99", "reçu : 1.5"]),
+        ("q=0.49", ["entre 0.5 et 0.99"]),
+        ("n=0", ["« n » doit être au moins 1"]),
+        ("s=0", ["« s » doit être supérieur à 0"]),
+        ("t=-1", ["« t » doit être supérieur à 0"]),
+        ('p="CO"', ['« p » doit être parmi "NO2", "O3"']),
+        ("q=NaN", ["« q » doit être un nombre fini"]),
+        ("libre=1e999", ["« libre » attend une valeur de type entier"]),
+        ("s=1e999", ["« s » doit être un nombre fini"]),
+    ]:
+        with pytest.raises(ParameterError) as err:
+            parse_param_args([bad], found)
+        for w in words:
+            assert w in str(err.value), (bad, str(err.value))
+
+
+@pytest.mark.parametrize("entry", ["canteen_attendance", "bike_counters", "air_quality"])
+def test_every_number_of_the_shipped_notebooks_declares_bounds_its_default_meets(entry):
+    from hub.runner.params import RESERVED, check_parameters
+    from models.contract import REPO_ROOT
+
+    found = notebook_parameters(REPO_ROOT / "notebooks" / f"{entry}.ipynb")
+    for p in found.values():
+        if p.name in RESERVED or p.type_name == "bool":
+            continue
+        if p.type_name in ("int", "float"):
+            assert not p.bounds.empty, f"{entry}.{p.name} declares no bounds"
+    defaults = {p.name: p.default for p in found.values() if p.name not in RESERVED}
+    check_parameters(defaults, found)  # the defaults are inside their own bounds

@@ -1,15 +1,16 @@
 """``biblio new-entry``: a scaffolded entry passes the contract checks; failures roll back."""
 
 import json
+import subprocess
+import sys
 
 import nbformat
 import pytest
-from runner_fixture import make_repo_layout
 
-from hub import cli
-from hub.runner import checks
-from hub.scaffold import ScaffoldError, scaffold_entry
-from models.contract import REPO_ROOT, entry_paths
+from hub.runner import checks, cli, entries
+from hub.runner.scaffold import TEMPLATES, ScaffoldError, scaffold_entry
+from models.entries import ENTRY_API, ENTRY_MODULES, REPO_ROOT, entry_paths
+from tests.support.layout import make_repo_layout
 
 
 @pytest.fixture(scope="module")
@@ -22,15 +23,60 @@ def scaffolded(tmp_path_factory):
 def test_every_part_is_written(scaffolded):
     root, created = scaffolded
     paths = entry_paths("eau_potable", root)
-    expected = [paths.module, paths.generator, paths.schema, paths.datasheet, paths.sample]
-    expected += [paths.notebook, paths.catalog_record, paths.artifact, paths.card]
+    expected = [paths.module, *(paths.package / f"{name}.py" for name in ENTRY_MODULES)]
+    expected += [paths.schema, paths.datasheet, paths.sample, paths.notebook]
+    expected += [paths.catalog_record, paths.artifact, paths.card]
+    assert paths.generator in expected
     assert sorted(created) == sorted(expected)
     assert all(p.is_file() and p.stat().st_size > 0 for p in expected)
+
+
+def test_the_package_has_every_module_and_exposes_the_common_api(scaffolded):
+    root, _ = scaffolded
+    package = entry_paths("eau_potable", root).package
+    modules = {p.stem for p in package.glob("*.py")}
+    assert modules == {"__init__", *ENTRY_MODULES}
+    module = entries.load_module("eau_potable", root)
+    assert (module.ENTRY_ID, module.TITLE) == ("eau_potable", "Consommation d'eau potable")
+    missing = [name for name in ENTRY_API if not callable(getattr(module, name, None))]
+    assert missing == []
+    data, report = module.load_with_report()
+    assert report.ok and module.quality(data).grade in {"A", "B", "C", "D", "E"}
+    assert len(module.generate_sample(sites=2, days=10)) == 20
+
+
+def test_the_templates_are_files_and_the_package_is_lint_clean(scaffolded):
+    root, _ = scaffolded
+    names = {p.name for p in TEMPLATES.iterdir()}
+    assert {f"{name}.py.tmpl" for name in ENTRY_MODULES} | {"__init__.py.tmpl"} <= names
+    package = entry_paths("eau_potable", root).package
+    ruff = [sys.executable, "-m", "ruff"]
+    config = ["--config", str(REPO_ROOT / "pyproject.toml")]
+    for command in (["check", *config, str(package)], ["format", "--check", *config, str(package)]):
+        done = subprocess.run([*ruff, *command], capture_output=True, text=True, cwd=root)
+        assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_scaffolded_entry_passes_the_contract_checks(scaffolded):
     root, _ = scaffolded
     assert checks.contract_problems("eau_potable", root) == []
+
+
+def test_biblio_run_works_on_the_scaffolded_entry(scaffolded, tmp_path, capsys):
+    root, _ = scaffolded
+    out = tmp_path / "sortie"
+    code = cli.main(["--root", str(root), "run", "eau_potable", "--quick", "--out", str(out)])
+    stdout, stderr = capsys.readouterr()
+    assert code == 0, stderr
+    assert "Exécution réussie de « eau_potable »" in stdout
+    assert {"metrics.json", "predictions.csv", "rapport.html", "run.json"} <= {
+        p.name for p in out.iterdir()
+    }
+    metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+    assert metrics["entry_id"] == "eau_potable" and metrics["parameters"]["quick"] is True
+    assert set(metrics["baselines"]) == {"moyenne_site_jour_semaine"}
+    header = (out / "predictions.csv").read_text(encoding="utf-8").splitlines()[0]
+    assert header == "site,date,reel,regression_calendrier,moyenne_site_jour_semaine"
 
 
 def test_scaffold_writes_french_schema_and_national_record(scaffolded):

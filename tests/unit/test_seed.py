@@ -1,19 +1,19 @@
 """Seeding of a demonstrator's folder over the real entries: first launch, edits kept, reset."""
 
+import asyncio
 import datetime as dt
 import json
-import os
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 from tornado import web
 
-from hub import seed
-from models.contract import REPO_ROOT, entry_ids, entry_paths
+from hub.config.settings import Settings
+from hub.spawners import seed
+from models.entries import UnknownEntryError, entry_ids, entry_paths
 
 # BIBLIO_REPO_ROOT points the tests at another tree of entries (development only).
-REPO = Path(os.environ.get("BIBLIO_REPO_ROOT") or REPO_ROOT)
+REPO = Settings.from_env().repo_root
 ENTRIES = entry_ids(REPO) or [None]
 
 
@@ -104,10 +104,12 @@ def test_launch_options_ignore_everything_but_reset():
 
 
 def test_unknown_entry_is_refused_before_writing(tmp_path):
-    with pytest.raises(seed.UnknownEntryError):
+    with pytest.raises(UnknownEntryError):
         seed.seed_workdir("pas_une_entree", tmp_path, REPO)
-    with pytest.raises(seed.UnknownEntryError):
+    with pytest.raises(UnknownEntryError):
         seed.reset_workdir("pas_une_entree", tmp_path, REPO)
+    with pytest.raises(UnknownEntryError):
+        seed.seed_workdir("../etc", tmp_path, REPO)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -135,7 +137,7 @@ def _spawner(name, user="alice", options=None):
 def test_pre_spawn_hook_seeds_and_opens_the_notebook(entry_id, tmp_path):
     entry_id = _entry(entry_id)
     spawner = _spawner(entry_id)
-    result = seed.seed_for_spawner(spawner, users_dir=tmp_path, repo_root=REPO)
+    result = asyncio.run(seed.seed_for_spawner(spawner, users_dir=tmp_path, repo_root=REPO))
     assert result.workdir == tmp_path / "alice" / entry_id
     assert (result.workdir / f"{entry_id}.ipynb").is_file()
     assert spawner.default_url == f"/lab/workspaces/{entry_id}/tree/{entry_id}/{entry_id}.ipynb"
@@ -144,11 +146,12 @@ def test_pre_spawn_hook_seeds_and_opens_the_notebook(entry_id, tmp_path):
 
 def test_pre_spawn_hook_refuses_unknown_server_in_french(tmp_path):
     with pytest.raises(web.HTTPError) as info:
-        seed.seed_for_spawner(_spawner("inconnu"), users_dir=tmp_path, repo_root=REPO)
+        asyncio.run(seed.seed_for_spawner(_spawner("inconnu"), users_dir=tmp_path, repo_root=REPO))
     assert info.value.status_code == 404 and "Démonstrateur inconnu" in info.value.log_message
     assert list(tmp_path.iterdir()) == []
 
 
 def test_pre_spawn_hook_leaves_default_server_alone(tmp_path):
-    assert seed.seed_for_spawner(_spawner(""), users_dir=tmp_path, repo_root=REPO) is None
+    hook = seed.seed_for_spawner(_spawner(""), users_dir=tmp_path, repo_root=REPO)
+    assert asyncio.run(hook) is None
     assert list(tmp_path.iterdir()) == []

@@ -1,0 +1,264 @@
+"""What runs in an analysis's own process (subprocess, container or Kubernetes pod).
+
+``python -m hub.reproduce.worker run JOB_DIR --data FILE``: reads ``JOB_DIR/job.json``
+(entry, column mapping, parameters, time limit), runs the entry's notebook with the runner
+(``hub.runner.run.run_entry``, the same checks and outputs as ``biblio run``) into
+``JOB_DIR/resultats``, writing ``JOB_DIR/progress.json`` at each cell (cell i of n and the
+section title) and ``JOB_DIR/result.json`` at the end (status, French message, grade,
+headline figure).
+
+``python -m hub.reproduce.worker validate ENTRY FILE [--map-json J]``: the report of
+``biblio validate`` (read, validate, partial acceptance, quality grade) as one JSON document
+on stdout; the service runs it in a subprocess so that its own memory stays small.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from models.errors import BiblioError
+
+RESULTS = "resultats"
+JOB_FILE = "job.json"
+PROGRESS_FILE = "progress.json"
+RESULT_FILE = "result.json"
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    """Write ``data`` atomically (a reader never sees half a file)."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def section_titles(cells: list[Any]) -> list[str]:
+    """For each cell, the title of the last Markdown heading at or before it."""
+    titles, current = [], ""
+    for cell in cells:
+        if cell.get("cell_type") == "markdown":
+            for line in str(cell.get("source", "")).splitlines():
+                if line.startswith("#"):
+                    current = line.lstrip("#").strip()
+                    break
+        titles.append(current)
+    return titles
+
+
+def install_progress(progress: Path) -> None:
+    """Make papermill's default engine report each cell it starts into ``progress``."""
+    from papermill.engines import NBClientEngine, papermill_engines
+
+    class ProgressEngine(NBClientEngine):
+        @classmethod
+        def execute_managed_notebook(cls, nb_man, kernel_name, **kwargs):
+            cells = nb_man.nb.cells
+            code = [i for i, c in enumerate(cells) if c.cell_type == "code"]
+            titles = section_titles(cells)
+            original = nb_man.cell_start
+
+            def cell_start(cell, cell_index=None, **kw):
+                if cell_index is not None and cell_index in code:
+                    write_json(
+                        progress,
+                        {
+                            "etape": "notebook",
+                            "cellule": code.index(cell_index) + 1,
+                            "cellules": len(code),
+                            "section": titles[cell_index],
+                            "temps": time.time(),
+                        },
+                    )
+                return original(cell, cell_index, **kw)
+
+            nb_man.cell_start = cell_start
+            return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
+
+    papermill_engines.register(None, ProgressEngine)
+
+
+def headline(metrics: dict[str, Any]) -> str:
+    """One French sentence: the model's mean error against the best baseline's."""
+    model = (metrics.get("model") or {}).get("metrics") or {}
+    mae = model.get("mae")
+    if mae is None:
+        return ""
+    text = f"Erreur moyenne du modèle : {mae:.1f}".replace(".", ",")
+    best = None
+    for name, base in (metrics.get("baselines") or {}).items():
+        value = ((base or {}).get("metrics") or {}).get("mae")
+        if value is not None and (best is None or value < best[1]):
+            best = (name, value)
+    if best is not None:
+        text += f" (meilleure référence, {best[0]} : {best[1]:.1f})".replace(".", ",", 1)
+    return text
+
+
+def summary(out: Path) -> dict[str, Any]:
+    """Grade and headline of a finished run (from its ``metrics.json``)."""
+    try:
+        metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {"grade": "", "headline": ""}
+    return {
+        "grade": str((metrics.get("data") or {}).get("grade") or ""),
+        "headline": headline(metrics),
+    }
+
+
+def run_job(job_dir: Path, data: Path) -> int:
+    """Run the analysis described by ``job_dir/job.json`` (see the module docstring)."""
+    from hub.config.settings import Settings
+    from hub.reproduce.backends import local_limits
+
+    settings = Settings.from_env()
+    if settings.spawner == "local":  # first, so that the notebook's kernel inherits them
+        local_limits(settings)()
+    from hub.runner.run import run_entry
+
+    spec = json.loads((job_dir / JOB_FILE).read_text(encoding="utf-8"))
+    progress = job_dir / PROGRESS_FILE
+    write_json(progress, {"etape": "preparation", "temps": time.time()})
+    install_progress(progress)
+    params = dict(spec.get("params") or {})
+    quick = bool(params.pop("quick", False))
+    result = run_entry(
+        spec["entry_id"],
+        data=data,
+        column_map=spec.get("column_map") or {},
+        params=params,
+        out=job_dir / RESULTS,
+        quick=quick,
+        timeout=int(spec.get("cell_timeout", 600)),
+        keep_failed=False,
+        progress_bar=False,
+        settings=settings,
+    )
+    doc = {
+        "status": result.status,
+        "exit_code": result.exit_code,
+        "message": "Analyse réussie."
+        if result.ok
+        else result.message.replace(str(job_dir / RESULTS), "vos résultats"),
+        **(summary(job_dir / RESULTS) if result.ok else {"grade": "", "headline": ""}),
+    }
+    write_json(job_dir / RESULT_FILE, doc)
+    return result.exit_code
+
+
+def validate(entry_id: str, path: Path, column_map: dict[str, str], min_share) -> dict[str, Any]:
+    """``biblio validate``'s report as a dict: usable, text, quality, set aside, grade.
+
+    The same functions as ``biblio validate`` (the entry's read, validation and acceptance,
+    then its quality report), reading the file once.
+    """
+    from hub.runner import entries
+    from hub.runner.commands import set_aside_sentence
+    from hub.runner.run import _accepts_min_share, usable
+    from models.errors import DataValidationError
+    from models.io import check_data_path
+
+    out: dict[str, Any] = {"utilisable": False, "rapport": "", "qualite": "", "note": ""}
+    try:
+        path = check_data_path(path)
+        module = entries.load_module(entry_id, None)
+        accepts = _accepts_min_share(module.load_with_report)
+        options = {"min_share": min_share} if accepts else {}
+        try:
+            data, report = module.load_with_report(str(path), column_map or None, **options)
+        except DataValidationError as exc:  # refused: the report says why
+            data, report = None, exc.report
+    except BiblioError as exc:  # unreadable, or the entry cannot use it (French message)
+        out["rapport"] = str(exc)
+        return out
+    acceptance = getattr(report, "acceptance", None)
+    out["acceptation"] = acceptance.summary() if hasattr(acceptance, "summary") else None
+    out["rapport"] = report.to_text()
+    if data is None or not usable(report):
+        return out
+    out["utilisable"] = True
+    out["ecartees"] = set_aside_sentence(report) if acceptance is not None else ""
+    quality = module.quality(data)
+    to_markdown = getattr(quality, "to_markdown", None)
+    out["qualite"] = to_markdown() if callable(to_markdown) else str(quality)
+    out["note"] = str(getattr(quality, "grade", "") or "")
+    return out
+
+
+def follow_parent(parent: int | None = None) -> None:
+    """Exit when the process that started this one (``parent``, by default the current
+    parent) is gone (a killed service), even if it died before this process got here."""
+    import threading
+
+    parent = parent or os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def warm(service_pid: int | None = None) -> None:
+    """Initializer of the service's validation process: import the readers once, and end
+    with the service (``service_pid``, given by the service itself)."""
+    follow_parent(service_pid)
+    from hub.shared import block_slow_optional_imports
+
+    block_slow_optional_imports()
+    import pandas  # noqa: F401
+
+    from hub.runner import commands, run  # noqa: F401
+    from models.entries import entry_ids
+
+    for entry_id in entry_ids():
+        __import__(f"models.{entry_id}")
+
+
+def validate_safely(entry_id: str, path: str, column_map: dict[str, str], min_share) -> dict:
+    """``validate`` for the service's process pool: never raises (French message)."""
+    try:
+        return validate(entry_id, Path(path), column_map, min_share)
+    except Exception as exc:  # noqa: BLE001 - an unexpected failure is reported, not raised
+        return {"utilisable": False, "rapport": f"La vérification a échoué : {exc}"}
+
+
+def main(argv: list[str] | None = None) -> int:
+    from hub.shared import block_slow_optional_imports
+
+    block_slow_optional_imports()  # nbformat imports jsonschema (seconds on a busy machine)
+    parser = argparse.ArgumentParser(prog="python -m hub.reproduce.worker")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run")
+    run.add_argument("job_dir", type=Path)
+    run.add_argument("--data", type=Path, required=True)
+    val = sub.add_parser("validate")
+    val.add_argument("entry_id")
+    val.add_argument("file", type=Path)
+    val.add_argument("--map-json", default="{}")
+    args = parser.parse_args(argv)
+    if args.command == "run":
+        return run_job(args.job_dir, args.data)
+    from hub.config.settings import Settings
+
+    try:
+        doc = validate(
+            args.entry_id,
+            args.file,
+            json.loads(args.map_json),
+            Settings.from_env().min_usable_share,
+        )
+    except BiblioError as exc:
+        doc = {"utilisable": False, "rapport": str(exc), "qualite": "", "note": ""}
+    sys.stdout.write(json.dumps(doc, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

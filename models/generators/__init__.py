@@ -1,1 +1,0 @@
-"""Seeded generators of the committed sample data sets, one module per entry."""
