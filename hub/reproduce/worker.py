@@ -190,12 +190,37 @@ def validate(entry_id: str, path: Path, column_map: dict[str, str], min_share) -
     return out
 
 
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def die_with_parent() -> bool:
+    """Ask the kernel to kill this process when the thread that started it ends (Linux's
+    ``PR_SET_PDEATHSIG``): no Python thread has to be scheduled for it. False elsewhere."""
+    import ctypes
+    import signal
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
 def follow_parent(parent: int | None = None) -> None:
     """Exit when the process that started this one (``parent``, by default the current
-    parent) is gone (a killed service), even if it died before this process got here."""
+    parent) is gone (a killed service), even if it died before this process got here.
+
+    The kernel does it (``die_with_parent``) once this is called; a thread that watches the
+    parent's pid stays as the fallback where the kernel cannot.
+    """
     import threading
 
     parent = parent or os.getppid()
+    kernel = die_with_parent()
+    if os.getppid() != parent:  # died before the request above: nobody will send the signal
+        os._exit(0)
+    if kernel:
+        return
 
     def watch() -> None:
         while os.getppid() == parent:

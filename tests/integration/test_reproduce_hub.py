@@ -270,6 +270,22 @@ def orphans(hub):
     return found
 
 
+def describe(pids, since):
+    """What an orphan is doing, for the failure message."""
+    lines = []
+    for pid in pids:
+        try:
+            proc = psutil.Process(pid)
+            lines.append(
+                f"{pid}: started {proc.create_time() - since:+.1f} s after the kill, "
+                f"{proc.status()}, {proc.num_threads()} threads, cpu {proc.cpu_times()}, "
+                f"{' '.join(proc.cmdline())}"
+            )
+        except psutil.Error as exc:
+            lines.append(f"{pid}: {exc}")
+    return "\n".join(lines)
+
+
 def test_killed_service_loses_no_job(live_hub, tokens, their_file):
     jobs = {}
     for who in ("agent-a", "agent-b", "expert-r"):
@@ -292,6 +308,7 @@ def test_killed_service_loses_no_job(live_hub, tokens, their_file):
     assert "running" in states and "queued" in states, states
     old = service_process(live_hub)
     old.send_signal(signal.SIGKILL)
+    killed_at = time.time()
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:  # dead (a zombie until the hub notices)
         try:
@@ -304,7 +321,7 @@ def test_killed_service_loses_no_job(live_hub, tokens, their_file):
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and orphans(live_hub):
         time.sleep(0.2)
-    assert not orphans(live_hub)
+    assert not orphans(live_hub), describe(orphans(live_hub), killed_at)
     # the hub starts the service again; every job ends, the cut ones were re-run
     results = {j: wait_final(live_hub, tokens[w], j, timeout=400)[0] for j, w in jobs.items()}
     assert service_process(live_hub).pid != old.pid

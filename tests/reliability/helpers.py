@@ -47,8 +47,9 @@ def server_pid(user: str, server: str) -> int:
     return found[0]
 
 
-def service_pid(hub, fragment: str) -> int:
-    """The pid of the hub's managed service whose command line contains ``fragment``."""
+def service_pids(hub, fragment: str) -> list[int]:
+    """The pids of the hub's living managed services whose command line contains ``fragment``
+    (none while a killed one waits for the hub to start it again)."""
     found = []
     for proc in psutil.Process(hub.proc.pid).children():
         try:  # a service that just died is a zombie until the hub reaps it
@@ -56,6 +57,12 @@ def service_pid(hub, fragment: str) -> int:
                 found.append(proc.pid)
         except psutil.Error:
             continue
+    return found
+
+
+def service_pid(hub, fragment: str) -> int:
+    """The pid of the hub's one managed service whose command line contains ``fragment``."""
+    found = service_pids(hub, fragment)
     assert len(found) == 1, (fragment, found)
     return found[0]
 

@@ -20,6 +20,7 @@ from tests.reliability.helpers import (
     put_text,
     server_pid,
     service_pid,
+    service_pids,
     wait_until,
 )
 
@@ -60,8 +61,8 @@ def tier_shown(session, hub) -> str:
 
 def forkserver_listens(hub, old_pid: int) -> bool:
     """A new fork server listens on the socket (the old one left a stale socket file)."""
-    if service_pid(hub, "biblio-ia forkserver") == old_pid:
-        return False
+    if service_pids(hub, "biblio-ia forkserver") in ([], [old_pid]):
+        return False  # not started again yet
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
         probe.connect(str(forkserver.socket_path(hub.state_dir)))
     return True

@@ -570,3 +570,43 @@ def test_service_follows_cookie_options_and_subdomains(tmp_path):
         svc = next(s for s in c.JupyterHub.services if s["name"] == "reproduce")
         assert svc["environment"].get("DOCKER_HOST") == expected
     assert cmd[cmd.index("--catalog-url") + 1].startswith("http://catalog--service.biblio.test")
+
+
+CHILD = (
+    "import os, time\n"
+    "from hub.reproduce.worker import follow_parent\n"
+    "follow_parent()\n"
+    "print(os.getpid(), flush=True)\n"
+    "time.sleep(60)\n"
+)
+PARENT = (
+    "import subprocess, sys, time\n"
+    "subprocess.Popen([sys.executable, '-c', sys.argv[1]])\n"
+    "time.sleep(60)\n"
+)
+
+
+def alive(pid: int) -> bool:
+    """``pid`` runs (a zombie waiting for init to reap it counts as gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return not f.read().rsplit(") ", 1)[1].startswith("Z")
+    except FileNotFoundError:
+        return False
+
+
+def test_the_validation_process_ends_with_the_service_that_started_it():
+    """A service killed without goodbye leaves no validation process behind."""
+    parent = subprocess.Popen(
+        [sys.executable, "-c", PARENT, CHILD], cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        child = int(parent.stdout.readline())
+        os.kill(parent.pid, 9)
+        parent.wait(10)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and alive(child):
+            time.sleep(0.02)
+        assert not alive(child), "the validation process outlived its service"
+    finally:
+        parent.kill()
