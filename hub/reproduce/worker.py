@@ -82,20 +82,59 @@ def install_progress(progress: Path) -> None:
     papermill_engines.register(None, ProgressEngine)
 
 
+def french_number(value: float, decimals: int = 1) -> str:
+    """``1326`` → ``1 326``, ``11.05`` → ``11,1`` (French separators, narrow no-break space)."""
+    return f"{value:,.{decimals}f}".replace(",", "\u202f").replace(".", ",")
+
+
+def _best(baselines: dict[str, Any], key: str, lowest: bool) -> tuple[str, dict] | None:
+    found = [(name, (b or {}).get("metrics") or {}) for name, b in baselines.items()]
+    found = [(name, m) for name, m in found if m.get(key) is not None]
+    if not found:
+        return None
+    return (min if lowest else max)(found, key=lambda item: item[1][key])
+
+
 def headline(metrics: dict[str, Any]) -> str:
-    """One French sentence: the model's mean error against the best baseline's."""
+    """One French sentence in the entry's own terms, the model against its best baseline:
+
+    - a safety forecast (over-production and short days: ``canteen_attendance``) is judged on
+      both, against the agents' forecast when the file has one (its mean error would mislead:
+      the safety margin raises it on purpose);
+    - a detector (recall and false alarms: ``bike_counters``) on what it finds and what it
+      raises for nothing, against the simple rule that finds most;
+    - any other model on its mean error, against the baseline with the lowest.
+    """
     model = (metrics.get("model") or {}).get("metrics") or {}
-    mae = model.get("mae")
-    if mae is None:
+    baselines = metrics.get("baselines") or {}
+    if model.get("over_production_pct") is not None and model.get("short_days") is not None:
+        text = (
+            f"Surproduction {french_number(model['over_production_pct'])} % et "
+            f"{french_number(model['short_days'], 0)} jours de manque (cantine-jours)"
+        )
+        agents = (baselines.get("prevision_agents") or {}).get("metrics")
+        if agents and agents.get("over_production_pct") is not None:
+            text += (
+                f" (prévision des agents : {french_number(agents['over_production_pct'])} % et "
+                f"{french_number(agents['short_days'], 0)})"
+            )
+        return text
+    if model.get("recall") is not None and model.get("false_alarm_rate") is not None:
+        text = (
+            f"Anomalies retrouvées : {french_number(100 * model['recall'], 0)} %, fausses "
+            f"alertes : {french_number(100 * model['false_alarm_rate'])} % des jours normaux"
+        )
+        best = _best(baselines, "recall", lowest=False)
+        if best is not None:
+            found = french_number(100 * best[1]["recall"], 0)
+            text += f" (meilleure règle simple, {best[0]} : {found} % retrouvées)"
+        return text
+    if model.get("mae") is None:
         return ""
-    text = f"Erreur moyenne du modèle : {mae:.1f}".replace(".", ",")
-    best = None
-    for name, base in (metrics.get("baselines") or {}).items():
-        value = ((base or {}).get("metrics") or {}).get("mae")
-        if value is not None and (best is None or value < best[1]):
-            best = (name, value)
+    text = f"Erreur moyenne du modèle : {french_number(model['mae'])}"
+    best = _best(baselines, "mae", lowest=True)
     if best is not None:
-        text += f" (meilleure référence, {best[0]} : {best[1]:.1f})".replace(".", ",", 1)
+        text += f" (meilleure référence, {best[0]} : {french_number(best[1]['mae'])})"
     return text
 
 

@@ -136,7 +136,7 @@ def test_upload_run_results_and_isolation(live_hub, tokens, their_file):
     assert job["etat"] in ("queued", "running")
     final, seen = wait_final(live_hub, a, job["id"])
     assert final["etat"] == "done", final
-    assert final["note"] in "ABCDE" and final["chiffre"].startswith("Erreur moyenne")
+    assert final["note"] in "ABCDE" and final["chiffre"].startswith("Surproduction")
     cells = [
         s["progression"]["cellule"] for s in seen if (s.get("progression") or {}).get("cellule")
     ]

@@ -610,3 +610,40 @@ def test_the_validation_process_ends_with_the_service_that_started_it():
         assert not alive(child), "the validation process outlived its service"
     finally:
         parent.kill()
+
+
+def test_the_headline_speaks_each_entry_s_language():
+    """The figure shown in « Mes analyses »: a safety forecast on over-production and short days
+    (never its mean error, raised on purpose by the margin), a detector on what it finds, any
+    other model on its mean error; each against its baseline."""
+    from hub.reproduce.worker import headline
+
+    def doc(model, **baselines):
+        return {
+            "model": {"metrics": model},
+            "baselines": {k: {"metrics": v} for k, v in baselines.items()},
+        }
+
+    canteen = doc(
+        {"mae": 24.7, "over_production_pct": 11.05, "short_days": 1326},
+        prevision_agents={"mae": 26.3, "over_production_pct": 9.5, "short_days": 2511},
+        moyenne_8_semaines={"mae": 19.4, "over_production_pct": 5.7, "short_days": 3357},
+    )
+    assert headline(canteen) == (
+        "Surproduction 11,1 % et 1\u202f326 jours de manque (cantine-jours) "
+        "(prévision des agents : 9,5 % et 2\u202f511)"
+    )
+    bikes = doc(
+        {"recall": 0.9, "false_alarm_rate": 0.0123, "precision": 0.8},
+        regle_3_jours_a_zero={"recall": 0.2, "false_alarm_rate": 0.0},
+        isolation_forest={"recall": 0.36, "false_alarm_rate": 0.05},
+    )
+    assert headline(bikes) == (
+        "Anomalies retrouvées : 90 %, fausses alertes : 1,2 % des jours normaux "
+        "(meilleure règle simple, isolation_forest : 36 % retrouvées)"
+    )
+    air = doc({"mae": 4.23}, persistance={"mae": 4.78}, climatologie_mensuelle={"mae": 9.9})
+    assert (
+        headline(air) == "Erreur moyenne du modèle : 4,2 (meilleure référence, persistance : 4,8)"
+    )
+    assert headline(doc({})) == ""
