@@ -305,3 +305,33 @@ def test_agents_forecast_is_a_feature_only_when_asked(split, feats, model):
     assert F.AGENTS_FEATURE in model.features and model.backtest["uses_agents"]
     without = ca.fit(train, quick=True, feats=feats, use_agents=False)
     assert F.AGENTS_FEATURE not in without.features and not without.backtest["uses_agents"]
+
+
+def test_fits_side_by_side_give_the_same_backtests_as_one_after_the_other(
+    split, feats, monkeypatch
+):
+    """``FIT_THREADS`` changes the time only: the residual table, the leaf and the errors are
+    those of the fits made one after the other (two leaves, so both phases run in threads)."""
+    train, _ = split
+    X, ratio = M.training_rows(train, 14, feats)
+    dates, series = train.loc[X.index, "date"], train.loc[X.index, "series"]
+    args = {"leaves": (40, 10), "n_folds": 3, "quick": True}
+    monkeypatch.setattr(M, "FIT_THREADS", 1)
+    alone = M.backtest_residuals(X, ratio, dates, series, **args)
+    monkeypatch.setattr(M, "FIT_THREADS", 2)
+    calls = []
+    real = M.in_parallel
+    monkeypatch.setattr(M, "in_parallel", lambda *a: calls.append(a[2]) or real(*a))
+    together = M.backtest_residuals(X, ratio, dates, series, **args)
+    assert calls == [2, 2]
+    pd.testing.assert_frame_equal(together[0], alone[0])
+    assert together[1:] == alone[1:]
+    # a large training frame runs its fits one after the other (memory)
+    monkeypatch.setattr(M, "PARALLEL_MAX_ROWS", len(X) - 1)
+    calls.clear()
+    M.backtest_residuals(X, ratio, dates, series, **args)
+    assert calls == [1, 1]
+
+
+def test_in_parallel_keeps_the_order_of_its_calls():
+    assert M.in_parallel(pow, [(2, k) for k in range(9)], 2) == [2**k for k in range(9)]
