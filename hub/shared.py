@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import sys
+from pathlib import Path
 
 #: Options of every cookie set by the hub, its services and the users' servers: sent on
 #: top-level navigation from other sites (following a link) but not on their sub-requests.
@@ -12,6 +13,16 @@ COOKIE_OPTIONS = {"samesite": "Lax"}
 
 #: The same, as hub-managed services read them (``JUPYTERHUB_COOKIE_OPTIONS``).
 COOKIE_OPTIONS_ENV = {"JUPYTERHUB_COOKIE_OPTIONS": json.dumps(COOKIE_OPTIONS)}
+
+#: The project's root, on the path of the hub-managed services (they run ``python -m hub.…``).
+PROJECT_ROOT = str(Path(__file__).resolve().parents[1])
+
+
+def service_environment() -> dict[str, str]:
+    """What every hub-managed service of the project gets in its environment: the project on
+    its path and the cookie options (``COOKIE_OPTIONS``)."""
+    return {"PYTHONPATH": PROJECT_ROOT, **COOKIE_OPTIONS_ENV}
+
 
 #: Optional modules that are slow to import and that nothing of biblio-ia needs (see below).
 SLOW_OPTIONAL_MODULES = ("rfc3987_syntax",)

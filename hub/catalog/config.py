@@ -20,7 +20,7 @@ from urllib.parse import urlparse
 from hub.catalog.tiers import SCOPE_EXPERT, SCOPE_RESTREINT
 from hub.config.roles import SCOPE_REPRODUIRE, SCOPE_WORKSPACES
 from hub.config.settings import Settings
-from hub.shared import COOKIE_OPTIONS_ENV, free_port
+from hub.shared import free_port, service_environment
 
 SERVICE_NAME = "catalog"
 HUB_TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
@@ -75,10 +75,7 @@ def catalog_service(settings: Settings, python: str = sys.executable) -> dict[st
             settings.subdomain_host,
         ],
         "cwd": str(settings.repo_root),
-        "environment": {
-            "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
-            **COOKIE_OPTIONS_ENV,
-        },
+        "environment": service_environment(),
         "oauth_no_confirm": True,
         "oauth_client_allowed_scopes": [
             SCOPE_RESTREINT,

@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from hub import shared
 from hub.catalog.config import add_service, catalog_url
 from hub.config.roles import SCOPE_EXPERT, SCOPE_REPRODUIRE
 from hub.config.settings import VARIABLES, Settings
-from hub.shared import COOKIE_OPTIONS_ENV, free_port
+from hub.shared import free_port
 
 SERVICE_NAME = "reproduce"
 # The variables the service and its analyses read (Settings.from_env in the service).
@@ -82,7 +83,7 @@ def as_env_text(value: Any) -> str:
 
 def service_environment(settings: Settings) -> dict[str, str]:
     """The ``BIBLIO_*`` values of ``settings`` the service needs, as text."""
-    env = {"PYTHONPATH": str(Path(__file__).resolve().parents[2]), **COOKIE_OPTIONS_ENV}
+    env = shared.service_environment()
     for field, spec in ((f, VARIABLES[n]) for n, f in _fields_by_name().items()):
         if spec.name in PASSED or spec.name.startswith(PASSED_PREFIXES):
             value = getattr(settings, field)

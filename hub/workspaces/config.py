@@ -21,7 +21,7 @@ from typing import Any
 
 from hub.config.roles import GROUP_ADMINS, GROUP_EXPERTS, SCOPE_WORKSPACES
 from hub.config.settings import Settings
-from hub.shared import free_port
+from hub.shared import free_port, service_environment
 
 SERVICE_NAME = "espaces"
 OWNER_SCOPES = ("servers", "read:servers", "access:servers", "shares", "read:shares")
@@ -59,7 +59,7 @@ def workspaces_service(settings: Settings, python: str = sys.executable) -> dict
             str(settings.repo_root),
         ],
         "cwd": str(settings.repo_root),
-        "environment": {"PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+        "environment": service_environment(),
         "oauth_no_confirm": True,
         "oauth_client_allowed_scopes": [SCOPE_WORKSPACES],
     }

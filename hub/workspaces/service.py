@@ -35,6 +35,7 @@ from tornado.httpserver import HTTPServer
 from hub.config.roles import SCOPE_WORKSPACES
 from hub.config.settings import Settings
 from hub.service_auth import HubUserHandler
+from hub.shared import COOKIE_OPTIONS
 from hub.workspaces.folder import export_bundle, history, workspace_dir
 from hub.workspaces.hubapi import HubAPI, HubAPIError, q
 from hub.workspaces.names import WorkspaceError, check_server_name, is_workspace, server_name
@@ -394,6 +395,7 @@ def make_app(
         hub_api=hub_api,
         jinja=make_env(),
         cookie_secret=cookie_secret or os.urandom(32),
+        xsrf_cookie_kwargs=dict(COOKIE_OPTIONS),  # HubOAuth's own XSRF cookie
         # XSRF: HubOAuth accepts a cookie-authenticated POST only with a valid ``_xsrf``
         # (the forms' ``xsrf_form_html``); otherwise the caller is anonymous, hence 403.
         # Requests authenticated by a token header need none (browsers never add it).

@@ -246,3 +246,19 @@ def test_a_workspace_folder_is_handed_to_the_image_user(tmp_path):
     assert owners == {(spawn.IMAGE_UID, spawn.IMAGE_GID)}
     assert ws.stat().st_mode & 0o777 == 0o700  # nobody else on the host
     assert folder.history(ws)[0]["auteur"] == "a"  # the hub (root) still reads it
+
+
+def test_every_hub_managed_service_sets_its_cookies_samesite_lax():
+    """The workspaces service, like the catalog and the reproduce service, gets the cookie
+    options (``JUPYTERHUB_COOKIE_OPTIONS``) that HubOAuth reads for its own cookies."""
+    import json
+
+    from hub.catalog.config import catalog_service
+    from hub.config.settings import Settings
+    from hub.reproduce.config import reproduce_service
+
+    settings = Settings.from_env({})
+    for make in (wsconfig.workspaces_service, catalog_service, reproduce_service):
+        env = make(settings)["environment"]
+        assert json.loads(env["JUPYTERHUB_COOKIE_OPTIONS"]) == {"samesite": "Lax"}, make
+        assert env["PYTHONPATH"] == str(REPO_ROOT)
