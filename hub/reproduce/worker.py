@@ -197,8 +197,8 @@ def validate(entry_id: str, path: Path, column_map: dict[str, str], min_share) -
     then its quality report), reading the file once.
     """
     from hub.runner import entries
-    from hub.runner.commands import set_aside_sentence
-    from hub.runner.run import _accepts_min_share, usable
+    from hub.runner.commands import quality_markdown, set_aside_sentence
+    from hub.runner.run import acceptance_summary, min_share_option, usable
     from models.errors import DataValidationError
     from models.io import check_data_path
 
@@ -206,8 +206,7 @@ def validate(entry_id: str, path: Path, column_map: dict[str, str], min_share) -
     try:
         path = check_data_path(path)
         module = entries.load_module(entry_id, None)
-        accepts = _accepts_min_share(module.load_with_report)
-        options = {"min_share": min_share} if accepts else {}
+        options = min_share_option(module.load_with_report, min_share)
         try:
             data, report = module.load_with_report(str(path), column_map or None, **options)
         except DataValidationError as exc:  # refused: the report says why
@@ -215,16 +214,15 @@ def validate(entry_id: str, path: Path, column_map: dict[str, str], min_share) -
     except BiblioError as exc:  # unreadable, or the entry cannot use it (French message)
         out["rapport"] = str(exc)
         return out
-    acceptance = getattr(report, "acceptance", None)
-    out["acceptation"] = acceptance.summary() if hasattr(acceptance, "summary") else None
+    out["acceptation"] = acceptance_summary(report)
     out["rapport"] = report.to_text()
     if data is None or not usable(report):
         return out
     out["utilisable"] = True
-    out["ecartees"] = set_aside_sentence(report) if acceptance is not None else ""
+    has_acceptance = getattr(report, "acceptance", None) is not None
+    out["ecartees"] = set_aside_sentence(report) if has_acceptance else ""
     quality = module.quality(data)
-    to_markdown = getattr(quality, "to_markdown", None)
-    out["qualite"] = to_markdown() if callable(to_markdown) else str(quality)
+    out["qualite"] = quality_markdown(quality)
     out["note"] = str(getattr(quality, "grade", "") or "")
     return out
 

@@ -171,13 +171,17 @@ def quality_text(
     module, path: Path, column_map: dict[str, str], min_share: float | None = None
 ) -> str:
     """The entry's data-quality report of a file, in French (Markdown when it has one)."""
-    from hub.runner.run import _accepts_min_share
+    from hub.runner.run import min_share_option
 
-    options = {"min_share": min_share} if _accepts_min_share(module.load_with_report) else {}
+    options = min_share_option(module.load_with_report, min_share)
     data, _ = module.load_with_report(str(path), column_map or None, **options)
-    report = module.quality(data)
-    to_markdown = getattr(report, "to_markdown", None)
-    return to_markdown() if callable(to_markdown) else str(report)
+    return quality_markdown(module.quality(data))
+
+
+def quality_markdown(quality) -> str:
+    """An entry's quality report as text (Markdown when the report has it)."""
+    to_markdown = getattr(quality, "to_markdown", None)
+    return to_markdown() if callable(to_markdown) else str(quality)
 
 
 def set_aside_sentence(report) -> str:

@@ -177,11 +177,14 @@ def failure_message(exc: BaseException, notebook: Path) -> tuple[str, dict[str, 
     return msg, {"exception": type(exc).__name__, "message": str(exc)}
 
 
-def _accepts_min_share(function: Any) -> bool:
+def min_share_option(function: Any, min_share: float | None) -> dict[str, Any]:
+    """``{"min_share": min_share}`` when the entry's ``function`` takes it, else nothing (an
+    entry without partial acceptance)."""
     try:
-        return "min_share" in inspect.signature(function).parameters
+        accepts = "min_share" in inspect.signature(function).parameters
     except (TypeError, ValueError):
-        return False
+        accepts = False
+    return {"min_share": min_share} if accepts else {}
 
 
 def usable(report: Any) -> bool:
@@ -228,7 +231,7 @@ def check_report(
             f"Le paquet de l'entrée « {entry_id} » ne peut pas être importé : "
             f"{type(exc).__name__} : {exc}"
         ) from exc
-    options = {"min_share": min_share} if _accepts_min_share(module.validate_file) else {}
+    options = min_share_option(module.validate_file, min_share)
     try:
         report = module.validate_file(str(data), column_map or None, **options)
     except BiblioError as exc:
@@ -302,11 +305,11 @@ def input_file(
         "sha256": sha256(data_path),
         "bytes": data_path.stat().st_size,
         "validation": text,
-        "acceptance": _acceptance_summary(report),
+        "acceptance": acceptance_summary(report),
     }
 
 
-def _acceptance_summary(report: Any) -> dict[str, Any] | None:
+def acceptance_summary(report: Any) -> dict[str, Any] | None:
     """Rows read / kept / set aside of the user's file (``models.acceptance``), if known."""
     acceptance = getattr(report, "acceptance", None)
     return acceptance.summary() if hasattr(acceptance, "summary") else None
