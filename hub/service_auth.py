@@ -7,10 +7,29 @@ service then shows its public or refusal page instead of failing).
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import os
 from typing import Any
 
 from jupyterhub.services.auth import HubOAuth, HubOAuthenticated
 from tornado import web
+
+
+def cookie_secret(api_token: str | None = None) -> bytes | None:
+    """The secret that signs a service's cookies, derived from its hub API token
+    (``JUPYTERHUB_API_TOKEN`` by default); ``None`` without one.
+
+    The hub gives a managed service the same token each time it starts it again: a restarted
+    service (a crash, a kill) still reads the cookies of the users logged in to it, instead of
+    treating them as visitors until they log in again. A new hub means a new token.
+    """
+    if api_token is None:
+        api_token = os.environ.get("JUPYTERHUB_API_TOKEN", "")
+    if not api_token:
+        return None
+    label = b"biblio-ia catalog cookies"  # the catalog's first: kept, its cookies stay valid
+    return hmac.new(api_token.encode(), label, hashlib.sha256).digest()
 
 
 class HubUserHandler(HubOAuthenticated, web.RequestHandler):

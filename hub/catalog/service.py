@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
-import hmac
 import json
 import os
 import sys
@@ -48,7 +46,7 @@ from hub.catalog.store import FILTER_LABELS, FILTERS, Catalog, record_view
 from hub.catalog.tiers import Tier, tier_from_user
 from hub.config.roles import SCOPE_REPRODUIRE, SCOPE_WORKSPACES
 from hub.config.settings import Settings
-from hub.service_auth import HubUserHandler
+from hub.service_auth import HubUserHandler, cookie_secret
 from hub.shared import COOKIE_OPTIONS
 from hub.spawners.launch import launch_url
 
@@ -458,18 +456,6 @@ def make_app(
     )
 
 
-def cookie_secret(api_token: str) -> bytes | None:
-    """The secret that signs the catalog's cookies, derived from its hub API token.
-
-    The hub gives a managed service the same token each time it starts it again: a restarted
-    catalog (a crash, a kill) still reads the cookies of the users logged in to it, instead of
-    showing them the public tier until they log in again. A new hub means a new token.
-    """
-    if not api_token:
-        return None
-    return hmac.new(api_token.encode(), b"biblio-ia catalog cookies", hashlib.sha256).digest()
-
-
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Service catalogue de biblio-ia.")
     parser.add_argument("--repo-root", type=Path, required=True)
@@ -505,7 +491,7 @@ async def serve(args: argparse.Namespace) -> None:
         hub_base=hub_prefix,
         site_base=site_base,
         hub_origin=args.hub_origin,
-        cookie_secret=cookie_secret(os.environ.get("JUPYTERHUB_API_TOKEN", "")),
+        cookie_secret=cookie_secret(),
     )
     server = HTTPServer(app, xheaders=True)
     # 127.0.0.1 unless the deployment says otherwise (Kubernetes: the proxy is in another pod).

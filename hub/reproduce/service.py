@@ -54,6 +54,7 @@ from hub.reproduce.store import FINAL, RUNNING, Job, JobStore, StoreError, Uploa
 from hub.reproduce.worker import PROGRESS_FILE, RESULTS
 from hub.runner import entries as runner_entries
 from hub.service_auth import HubUserHandler
+from hub.service_auth import cookie_secret as service_cookie_secret
 from hub.shared import COOKIE_OPTIONS, block_slow_optional_imports
 from hub.workspaces.hubapi import HubAPI
 from models.entries import entry_ids, entry_paths, is_entry_id
@@ -681,6 +682,7 @@ def make_app(
     prefix: str,
     catalog_url: str,
     hub_base: str = "/hub/",
+    cookie_secret: bytes | None = None,
 ) -> web.Application:
     p = prefix if prefix.endswith("/") else prefix + "/"
     eid = r"([a-z][a-z0-9_]{0,63})"
@@ -717,7 +719,7 @@ def make_app(
         catalog_url=catalog_url,
         hub_base=hub_base,
         jinja=make_env(),
-        cookie_secret=os.urandom(32),
+        cookie_secret=cookie_secret or os.urandom(32),
         xsrf_cookies=False,  # HubOAuth checks the XSRF token of every cookie-authenticated POST
         xsrf_cookie_kwargs=dict(COOKIE_OPTIONS),  # HubOAuth's own XSRF cookie
     )
@@ -744,7 +746,7 @@ async def serve(args: argparse.Namespace) -> None:
     validator.start()
     app = make_app(
         settings, store, scheduler, validator=validator, prefix=prefix,
-        catalog_url=args.catalog_url, hub_base=hub_prefix,
+        catalog_url=args.catalog_url, hub_base=hub_prefix, cookie_secret=service_cookie_secret(),
     )  # fmt: skip
     server = HTTPServer(app, xheaders=True, max_body_size=settings.repro_max_upload * 4)
     server.listen(url.port or 80, settings.service_bind)

@@ -35,6 +35,7 @@ from tornado.httpserver import HTTPServer
 from hub.config.roles import SCOPE_WORKSPACES
 from hub.config.settings import Settings
 from hub.service_auth import HubUserHandler
+from hub.service_auth import cookie_secret as service_cookie_secret
 from hub.shared import COOKIE_OPTIONS
 from hub.workspaces.folder import export_bundle, history, workspace_dir
 from hub.workspaces.hubapi import HubAPI, HubAPIError, q
@@ -412,6 +413,7 @@ async def serve(args: argparse.Namespace) -> None:
         repo_root=args.repo_root,
         hub_api=HubAPI(),
         site_base=os.environ.get("JUPYTERHUB_BASE_URL", "/"),
+        cookie_secret=service_cookie_secret(),
     )
     server = HTTPServer(app, xheaders=True)
     bind = Settings.from_env().service_bind

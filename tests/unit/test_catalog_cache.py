@@ -103,3 +103,14 @@ def test_cookie_secret_follows_the_service_token():
     assert first == cookie_secret("jeton-du-service") and len(first) == 32
     assert cookie_secret("un-autre-jeton") != first
     assert b"jeton" not in first and cookie_secret("") is None
+
+
+def test_every_service_signs_its_cookies_with_its_own_token(monkeypatch):
+    """The catalog, reproduce and workspaces services derive their cookie secret from the
+    token the hub gives them again at each restart (``JUPYTERHUB_API_TOKEN``)."""
+    from hub.service_auth import cookie_secret
+
+    monkeypatch.setenv("JUPYTERHUB_API_TOKEN", "jeton-du-service")
+    assert cookie_secret() == cookie_secret("jeton-du-service")
+    monkeypatch.delenv("JUPYTERHUB_API_TOKEN")
+    assert cookie_secret() is None
