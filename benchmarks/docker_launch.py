@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from hub.config.settings import Settings  # noqa: E402
 from hub.spawners.docker_spawner import LABEL_USER  # noqa: E402
 from models.entries import entry_ids  # noqa: E402
+from tests.support.dockerengine import remove_prefixed  # noqa: E402
 from tests.support.localhub import LocalHub  # noqa: E402
 
 
@@ -120,12 +121,7 @@ def main() -> None:
             hub.stop_server(user, entry)
     finally:
         hub.stop()
-        for container in client.containers.list(all=True):
-            if container.name.startswith(prefix):
-                container.remove(force=True)
-        for volume in client.volumes.list():
-            if volume.name.startswith(prefix):
-                volume.remove(force=True)
+        remove_prefixed(client, prefix)
     print(json.dumps(result, indent=2))
 
 

@@ -36,6 +36,16 @@ from models.io import read_table
 
 HOURS = [f"{h:02d}" for h in range(24)]
 
+KINDS = (
+    "panne",
+    "journee_partielle",
+    "pic",
+    "sous_comptage",
+    "valeur_bloquee",
+    "double_comptage",
+)
+"""Kinds of anomaly, as written in ``labels.csv`` and in the model's output."""
+
 ID, NAME, DAY = "Numéro de boucle", "Libellé", "Jour"
 FLAG, WEEKDAY = "Probabilité de présence d'anomalies", "Jour de la semaine"
 COUNT, ANOMALY, MODELLED = "Comptage relevé", "Anomalie", "Valeur modélisée"

@@ -55,7 +55,7 @@ from threadpoolctl import threadpool_limits
 
 from models.errors import DataReadError
 
-from .data import CountData, day_labels
+from .data import KINDS, CountData, day_labels
 from .features import (
     COMPONENTS,
     Evidence,
@@ -524,14 +524,6 @@ def expected_shares(expected: ExpectedModel, peers: PeerModel, units: Units) -> 
 # Flags and kinds
 
 
-KINDS = (
-    "panne",
-    "journee_partielle",
-    "pic",
-    "sous_comptage",
-    "valeur_bloquee",
-    "double_comptage",
-)
 KIND_LABELS = {
     "panne": "panne (zéros ou valeurs manquantes)",
     "journee_partielle": "journée partielle (heures manquantes)",

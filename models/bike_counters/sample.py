@@ -39,22 +39,11 @@ from vacances_scolaires_france import SchoolHolidayDates
 
 from models.fsutil import atomic_path
 
-from .data import CountData
+from .data import HOURS, KINDS, CountData
 
 SEED = 2024
 START = "2022-01-01"
 END = "2023-12-31"
-HOURS = [f"{h:02d}" for h in range(24)]
-
-KINDS = (
-    "panne",
-    "journee_partielle",
-    "pic",
-    "sous_comptage",
-    "valeur_bloquee",
-    "double_comptage",
-)
-"""Kinds of anomaly, as written in ``labels.csv`` and in the model's output."""
 
 # (loop id, label, median daily count, profile) — names of Nantes places, invented ids.
 COUNTERS: tuple[tuple[str, str, float, str], ...] = (
