@@ -4,7 +4,7 @@ Usage: ``.venv/bin/python benchmarks/canteen_realdata.py [path/to/frequentation.
 [--cutoff 2018-09-01 ...]`` (default: the file shipped in ``datasets/canteen_attendance/``,
 cut-offs 2018-09-01 and 2017-09-01, four months judged after each). Prints JSON: for each
 cut-off and view, MAE, over-production %, short days and coverage of the model and of each
-baseline, nominal and empirical coverage, and the checks of issue 12
+baseline, nominal and empirical coverage, and the figures the entry must reach
 (``models.canteen_attendance.realdata_figures``; the same table in French:
 ``python -m models.canteen_attendance.evaluation``).
 """

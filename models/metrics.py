@@ -34,6 +34,13 @@ METRIC_LABELS: dict[str, str] = {
     "fp": "Fausses alertes",
     "fn": "Épisodes manqués",
     "tn": "Vrais négatifs",
+    "false_alarm_rate": "Fausses alertes (jours normaux)",
+    "flagged_share": "Part des jours signalés",
+    "recall_panne": "Rappel pannes",
+    "recall_pic": "Rappel pics",
+    "recall_sous_comptage": "Rappel sous-comptages",
+    "recall_valeur_bloquee": "Rappel valeurs bloquées",
+    "recall_double_comptage": "Rappel doubles comptages",
 }
 """French labels of the metric keys, for tables shown to users."""
 

@@ -25,7 +25,7 @@ from models.metrics import threshold_scores
 
 from . import baselines as bl
 from .data import ENTRY_ID, IGNORE, NORMAL, CountData, day_labels
-from .model import KIND_LABELS, KINDS, Detection
+from .model import KEY_KINDS, KIND_LABELS, KINDS, Detection
 
 MODEL_NAME = "Comptages attendus (compteurs voisins + gradient boosting) + seuils rétro-testés"
 
@@ -534,7 +534,30 @@ def injection_protocol(
         "detection": detection,
         "events": events,
         "truth": truth,
+        "data": injected,
+        "judged": judged,
+        "normal": normal,
     }
+
+
+def protocol_comparison(result: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """The model and each baseline on the counter-days of ``injection_protocol``'s result:
+    recall per key kind (``recall_<kind>``), their mean (``recall``) and the false alarms on
+    the same normal days (``false_alarm_rate``). Baselines see the same injected counts."""
+    data, truth = result["data"], result["truth"]
+    judged, normal = result["judged"], result["normal"]
+    flags = {"model": result["detection"].days["flag"].to_numpy()}
+    flags |= bl.baseline_flags(data.days, data.values)
+    out = {}
+    for name, flag in flags.items():
+        row = {}
+        for kind in KEY_KINDS:
+            rows = judged & (truth == kind)
+            row[f"recall_{kind}"] = float(flag[rows].mean()) if rows.any() else float("nan")
+        row["recall"] = float(np.nanmean([row[f"recall_{k}"] for k in KEY_KINDS]))
+        row["false_alarm_rate"] = float(flag[normal].mean()) if normal.any() else float("nan")
+        out[name] = row
+    return out
 
 
 def protocol_table(result: dict[str, Any]) -> pd.DataFrame:

@@ -328,7 +328,9 @@ DISPERSION = {"hourly": 10.0, "daily": 20.0}
 """Shape of the negative binomial of the counts (stuck values, zeros)."""
 SCALE_FLOOR = 0.03
 REFINE = 2.0
-COMPONENTS = ("day_up", "day_down", "shape_up", "flat", "zeros")
+COMPONENTS = ("day_up", "day_down", "shape_up", "both_up", "flat", "zeros")
+"""Scores of a counter-day (see ``models.bike_counters.model``): ``both_up`` is the larger of
+``day_up`` and the day's own total and its best shape window added up (Stouffer)."""
 
 
 @dataclass
@@ -478,6 +480,7 @@ def component_scores(ev: Evidence, day_scales, shape_scales) -> pd.DataFrame:
                 up = np.maximum(up, np.where(own > REFINE, _cover(z_up, L), -np.inf))
                 down = np.maximum(down, np.where(own < -REFINE, _cover(z_down, L), -np.inf))
         out["day_up"][idx] = up
+        out["both_up"][idx] = up
         out["day_down"][idx] = down
         if ev.shape_ratios and c in shape_scales:
             best = np.full(len(idx), -np.inf)
@@ -493,6 +496,8 @@ def component_scores(ev: Evidence, day_scales, shape_scales) -> pd.DataFrame:
                 start[idx[better]] = SHAPE_HOURS[0] + pos[better]
                 length[idx[better]] = L
             out["shape_up"][idx] = best
+            both = np.where((own > 0) & (best > 0), (own + best) / np.sqrt(2.0), -np.inf)
+            out["both_up"][idx] = np.maximum(up, both)
     frame = pd.DataFrame(out)
     frame["shape_start"] = start
     frame["shape_length"] = length

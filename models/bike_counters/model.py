@@ -26,7 +26,10 @@ moves every evening peak).
 (``day_down``) its expectation, alone or in windows of 2, 3 and 7 days containing the day
 when the day itself goes the same way (normal scores; negative binomial counts with the
 counter's own spread); a window of a few hours above the rest of its own day
-(``shape_up``); the improbability of a stuck value (``flat``) or of a run of zeros
+(``shape_up``); ``both_up``, the larger of ``day_up`` and the two pieces of evidence of a
+spike of a few hours added up (Stouffer: day total and window, both above, summed and divided
+by √2), which finds a spike that neither shows alone beyond its own threshold; the
+improbability of a stuck value (``flat``) or of a run of zeros
 (``zeros``). Spreads are measured on days the model had not seen: ``fit`` refits on
 rolling origins inside the training period (``FOLDS``) and predicts the next weeks.
 
@@ -535,10 +538,24 @@ KIND_LABELS = {
 KEY_KINDS = ("panne", "pic", "sous_comptage", "valeur_bloquee", "double_comptage")
 """Kinds whose recall the thresholds aim at (partial days are found by a rule)."""
 
-DEFAULT_THRESHOLDS = {"day_up": 6.0, "day_down": 6.0, "shape_up": 6.0, "flat": 9.0, "zeros": 24.0}
+DEFAULT_THRESHOLDS = {
+    "day_up": 6.0,
+    "day_down": 6.0,
+    "shape_up": 6.0,
+    "both_up": 6.0,
+    "flat": 9.0,
+    "zeros": 24.0,
+}
 """Thresholds when the training period is too short for backtests (``MIN_BACKTEST_DAYS``)."""
 LADDER = (40, 30, 25, 20, 16, 14, 12, 10, 9, 8, 7, 6.5, 6, 5.5, 5, 4.5, 4, 3.5, 3)
-LADDER_UNIT = {"day_up": 1.0, "day_down": 1.0, "shape_up": 1.0, "flat": 1.5, "zeros": 4.0}
+LADDER_UNIT = {
+    "day_up": 1.0,
+    "day_down": 1.0,
+    "shape_up": 1.0,
+    "both_up": 1.0,
+    "flat": 1.5,
+    "zeros": 4.0,
+}
 """Candidate thresholds of each component (normal scores; ×1.5 and ×4 for the −log
 probabilities of stuck values and zeros)."""
 RECALL_GOAL = {"panne": 0.98}
@@ -592,21 +609,23 @@ def flag_days(
     decided = np.array(COMPONENTS, dtype=object)[top]
     observed = np.nansum(units.values, axis=1)
     ratio = (observed + 0.5) / (np.nan_to_num(expected_day) + 0.5)
-    up_flag = scores["day_up"].to_numpy() * sensitivity > thresholds["day_up"]
+    up_flag = (scores["day_up"].to_numpy() * sensitivity > thresholds["day_up"]) | (
+        scores["both_up"].to_numpy() * sensitivity > thresholds["both_up"]
+    )
     neighbour = np.zeros(len(up_flag), dtype=bool)
     for rows in units.positions.values():
         idx = rows.to_numpy()
         own = up_flag[idx]
         neighbour[idx] = np.r_[False, own[:-1]] | np.r_[own[1:], False]
     kind = np.full(len(flag), "", dtype=object)
+    day_kind = np.where((ratio >= 1.65) & (ratio <= 2.35) & neighbour, "double_comptage", "pic")
     by_component = {
         "zeros": np.full(len(flag), "panne", dtype=object),
         "flat": np.full(len(flag), "valeur_bloquee", dtype=object),
         "day_down": np.where(ratio < 0.08, "panne", "sous_comptage").astype(object),
-        "day_up": np.where(
-            (ratio >= 1.65) & (ratio <= 2.35) & neighbour, "double_comptage", "pic"
-        ).astype(object),
+        "day_up": day_kind.astype(object),
         "shape_up": np.full(len(flag), "pic", dtype=object),
+        "both_up": day_kind.astype(object),
     }
     for c in COMPONENTS:
         rows = flag & (decided == c)
@@ -624,8 +643,12 @@ def _flag_hours(units: Units, scores: pd.DataFrame, flag, kind, decided) -> np.n
     hours = np.zeros(units.values.shape, dtype=bool)
     hours |= units.missing_mask
     y = units.values
+    # a combined score above the day's own is about the shape window's hours
+    shaped = scores["both_up"].to_numpy() > scores["day_up"].to_numpy()
     for i in np.flatnonzero(flag):
         how = decided[i]
+        if how == "both_up":
+            how = "shape_up" if shaped[i] and kind[i] == "pic" else "day_up"
         if per_day == 1 or how in ("day_up", "day_down") or kind[i] == "panne":
             hours[i] = True if how != "manquant" else hours[i]
         elif how == "shape_up":

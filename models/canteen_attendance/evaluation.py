@@ -408,7 +408,7 @@ def realdata_figures(
     ``data_path`` None: the real Nantes file. ``fit_params`` go to ``model.fit`` (safety
     levels, ``use_agents``...). For each view: MAE, over-production %, short days and
     coverage of the model and of each baseline (plus network totals and the mean of short
-    days per canteen), nominal and empirical coverage, and the checks of issue 12: model
+    days per canteen), nominal and empirical coverage, and the figures the entry must reach: model
     over-production below the agents', short days at most the agents' + 1 per 50 scored rows,
     empirical coverage within 5 points of the nominal one.
     """

@@ -111,8 +111,8 @@ def test_notebook_full_mode_shows_the_real_nantes_file(tmp_path):
     model = metrics["model"]["metrics"]
     agents = metrics["baselines"]["prevision_agents"]["metrics"]
     assert model["n_rows"] == agents["n_rows"] > 4000
-    # issue 12: less waste than the agents, short days at most theirs + 1 per 50 rows, and
-    # the coverage of the safety level holds on the four months the model never saw
+    # the figures to reach: less waste than the agents, short days at most theirs + 1 per 50
+    # rows, and the coverage of the safety level holds on the four months the model never saw
     assert model["over_production_pct"] < agents["over_production_pct"]
     assert model["short_days"] <= agents["short_days"] + model["n_rows"] / 50
     coverage = metrics["coverage"]

@@ -112,6 +112,24 @@ def test_unpublished_hours_and_the_clock_change_are_not_gaps():
     assert days.loc[gap, "flag"] and days.loc[gap, "kind"] == "journee_partielle"
 
 
+def test_a_spike_of_a_few_hours_adds_up_its_two_pieces_of_evidence(clean, detector):
+    """``both_up`` is never below ``day_up``; on a day whose afternoon hours are doubled, the
+    day total and the window both go up and ``both_up`` is their sum over √2, above either."""
+    from models.bike_counters.features import component_scores
+
+    data = CountData(clean.days.copy(), clean.values.copy(), "hourly")
+    row = _rows(data)[200]
+    data.values[row, 15:18] = np.round(data.values[row, 15:18] * 2.2)
+    evidence = md.evidence_of(detector.expected, detector.peers, data)
+    scores = component_scores(evidence, detector.day_scales, detector.shape_scales)
+    assert (scores["both_up"] >= scores["day_up"]).all()
+    day = scores.iloc[row]
+    assert day["day_up"] > 0 and day["shape_up"] > 0
+    assert day["both_up"] > max(day["day_up"], day["shape_up"])
+    assert day["both_up"] == pytest.approx((day["day_up"] + day["shape_up"]) / np.sqrt(2))
+    assert 15 <= day["shape_start"] and day["shape_start"] + day["shape_length"] >= 17
+
+
 def test_sensitivity_changes_the_number_of_flags(clean, detector):
     data = CountData(clean.days.copy(), clean.values.copy(), "hourly")
     rows = _rows(data, "0002")[180:186]
@@ -273,5 +291,11 @@ def test_injection_protocol_reports_recall_and_false_alarms(clean, detector):
     assert result["false_alarm_rate"] < 0.05 and result["normal_days"] > 300
     table = ev.protocol_table(result)
     assert table.index[-1] == "Fausses alertes (jours normaux)"
+    # the model and the baselines on the same injected counter-days and normal days
+    compared = ev.protocol_comparison(result)
+    assert set(compared) == {"model", *bl.baseline_flags(clean.days, clean.values)}
+    assert compared["model"]["false_alarm_rate"] == result["false_alarm_rate"]
+    assert compared["model"]["recall_pic"] == recall["pic"]["recall"]
+    assert compared["model"]["recall"] > compared["regle_3_jours_a_zero"]["recall"]
     with pytest.raises(DataReadError, match="période jugée"):
         ev.injection_protocol(clean, train_end="2022-05-31", detector=detector)

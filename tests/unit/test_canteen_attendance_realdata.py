@@ -2,7 +2,7 @@
 minute): trained before September, judged on September–December it never saw, per canteen
 and for the whole city (the file added up by date, as a file without canteen column).
 
-Figures of issue 12: over-production below the agents' forecast, short days at most the
+Figures the entry must reach: over-production below the agents' forecast, short days at most the
 agents' + 1 per 50 scored rows, empirical coverage within 5 points of the nominal one. Two
 school years, so that one good term is not luck. The file is the one shipped in
 ``datasets/canteen_attendance/`` (same bytes as ``../shared/realdata/canteen``: SHA-256 in

@@ -165,7 +165,7 @@ def test_map_errors_show_a_map_example_and_name_unknown_targets(capsys):
 
 @pytest.mark.parametrize("entry", ["canteen_attendance", "air_quality", "bike_counters"])
 def test_validate_accepts_each_entry_s_own_sample(entry, capsys):
-    # issue 17, defect 1: `biblio validate bike_counters` crashed on its own sample (TypeError)
+    # a former defect: `biblio validate bike_counters` crashed on its own sample (TypeError)
     sample = Path(__file__).resolve().parents[2] / "datasets" / entry / "sample.csv"
     code, out, err = run_main(capsys, "validate", entry, str(sample))
     assert code == 0, err

@@ -173,7 +173,7 @@ def test_failing_cell_is_named_and_outputs_are_complete_or_absent(repo, tmp_path
     assert leftovers(tmp_path) == []
 
     # A new successful run replaces the previous run's own files (listed in its run.json) but
-    # keeps what the user added to the folder (issue 17).
+    # keeps what the user added to the folder (a former defect).
     assert set(read_json(out / "run.json")["files"]) == EXPECTED_FILES
     (out / "mes notes.txt").write_text("à garder", encoding="utf-8")
     (out / "analyses").mkdir()
