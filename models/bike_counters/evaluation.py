@@ -25,6 +25,7 @@ from models.metrics import threshold_scores
 
 from . import baselines as bl
 from .data import ENTRY_ID, IGNORE, NORMAL, CountData, day_labels
+from .features import runs
 from .model import KEY_KINDS, KIND_LABELS, KINDS, Detection
 
 MODEL_NAME = "Comptages attendus (compteurs voisins + gradient boosting) + seuils rétro-testés"
@@ -194,6 +195,8 @@ def threshold_table(detector: Any) -> pd.DataFrame:
         "day_up": "total du jour (ou de 2, 3, 7 jours) au-dessus de l'attendu (score normal)",
         "day_down": "total du jour (ou de 2, 3, 7 jours) au-dessous de l'attendu (score normal)",
         "shape_up": "quelques heures au-dessus du reste de leur journée (score normal)",
+        "both_up": "total du jour et quelques heures au-dessus ensemble (scores additionnés, "
+        "÷ √2), ou le total seul s'il est plus fort",
         "flat": "valeur bloquée (−log probabilité de la répétition)",
         "zeros": "suite de zéros (−log probabilité)",
     }
@@ -371,6 +374,7 @@ def metrics_payload(
                 "recall",
                 "false_alarm_rate",
                 "false_alarm_rate_all",
+                "false_alarm_episodes",
                 "normal_days",
                 "seed",
             )
@@ -437,6 +441,37 @@ def _event_found(events: pd.DataFrame, days: pd.DataFrame, truth: np.ndarray) ->
     return out
 
 
+LONG_EPISODE = 5
+"""Consecutive flagged days of one counter from which a flagged normal day is counted in a long
+episode (weeks-long real faults that the producer did not flag look like this)."""
+
+
+def flagged_runs(days: pd.DataFrame) -> np.ndarray:
+    """Per counter-day, the length of the run of consecutive flagged days of its counter it
+    belongs to (0 when not flagged); ``days`` has ``counter_id``, ``date`` and ``flag``."""
+    out = np.zeros(len(days), dtype=int)
+    flags = days["flag"].to_numpy()
+    for idx in days.groupby("counter_id", sort=False).indices.values():
+        idx = idx[np.argsort(days["date"].to_numpy()[idx], kind="stable")]
+        for a, b in runs(flags[idx]):
+            out[idx[a:b]] = b - a
+    return out
+
+
+def alarm_episodes(days: pd.DataFrame, normal: np.ndarray) -> dict[str, float]:
+    """The flagged normal days split by the length of their run of flagged days: in runs of
+    ``LONG_EPISODE`` days or more (``long``), of 3–4 (``medium``), of 1–2 (``short``), each
+    as a share of the normal days (the three add up to the false-alarm rate). A description
+    of where false alarms lie, not another definition of them."""
+    length = flagged_runs(days)[normal]
+    n = max(int(normal.sum()), 1)
+    return {
+        "long": float((length >= LONG_EPISODE).sum() / n),
+        "medium": float(((length >= 3) & (length < LONG_EPISODE)).sum() / n),
+        "short": float(((length >= 1) & (length < 3)).sum() / n),
+    }
+
+
 def injection_protocol(
     data: CountData,
     weather: pd.DataFrame | None = None,
@@ -467,8 +502,9 @@ def injection_protocol(
        ``Forte`` (missing hours included) is given too.
 
     Returns the figures (``recall``, ``false_alarm_rate``, ``false_alarm_rate_all``,
-    ``normal_days``, periods, thresholds, backtest figures) with the ``detection``, the
-    ``events`` and the ``detector``; ``protocol_table`` puts them in French.
+    ``false_alarm_episodes`` (see ``alarm_episodes``), ``normal_days``, periods, thresholds,
+    backtest figures) with the ``detection``, the ``events`` and the ``detector``;
+    ``protocol_table`` puts them in French.
     """
     from .features import units_of
     from .model import fit, judged_days, normal_days, predict
@@ -526,6 +562,7 @@ def injection_protocol(
         "false_alarm_rate": float(flags[normal].mean()) if normal.any() else float("nan"),
         "normal_days": int(normal.sum()),
         "false_alarm_rate_all": float(flags[not_forte].mean()) if not_forte.any() else np.nan,
+        "false_alarm_episodes": alarm_episodes(detection.days, normal),
         "sensitivity": float(sensitivity),
         "seed": int(seed),
         "thresholds": dict(detector.thresholds),

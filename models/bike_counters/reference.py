@@ -208,8 +208,12 @@ def realdata_section(result: dict[str, Any]) -> str:
         f"{judged[0]} au {judged[1]}, {result['counters']} compteurs. Rappel par type (jours "
         "compteur et événements retrouvés) ; fausses alertes sur les jours normaux (sans "
         "anomalie injectée, non notés « Forte », toutes heures publiées) : "
-        f"{_percent(result['false_alarm_rate'])} ; sur tous les jours non « Forte » : "
-        f"{_percent(result['false_alarm_rate_all'])}.\n\n"
+        f"{_percent(result['false_alarm_rate'])}, dont "
+        f"{_percent(result['false_alarm_episodes']['long'])} dans des épisodes d'au moins "
+        "5 jours signalés d'affilée (de vraies pannes longues, non signalées par le producteur, "
+        "en font partie) et "
+        f"{_percent(result['false_alarm_episodes']['short'])} isolés (1 ou 2 jours) ; sur tous "
+        f"les jours non « Forte » : {_percent(result['false_alarm_rate_all'])}.\n\n"
         + markdown_table(protocol_table(result), decimals=3)
         + "\n"
     )

@@ -299,3 +299,24 @@ def test_injection_protocol_reports_recall_and_false_alarms(clean, detector):
     assert compared["model"]["recall"] > compared["regle_3_jours_a_zero"]["recall"]
     with pytest.raises(DataReadError, match="période jugée"):
         ev.injection_protocol(clean, train_end="2022-05-31", detector=detector)
+
+
+def test_false_alarms_are_split_by_the_length_of_their_run_of_flagged_days():
+    dates = pd.date_range("2022-01-03", periods=10, freq="D")
+    flags = {
+        "A": [1, 1, 1, 1, 1, 1, 0, 0, 1, 0],  # a run of 6, then one isolated day
+        "B": [0, 1, 1, 1, 0, 0, 0, 0, 0, 0],  # a run of 3
+    }
+    days = pd.concat(
+        [
+            pd.DataFrame({"counter_id": c, "date": dates, "flag": np.array(f, bool)})
+            for c, f in flags.items()
+        ],
+        ignore_index=True,
+    ).sample(frac=1.0, random_state=0)  # the order of the rows does not matter
+    runs = pd.Series(ev.flagged_runs(days), index=days.index).sort_index().to_numpy()
+    assert runs.tolist() == [6] * 6 + [0, 0, 1, 0] + [0, 3, 3, 3] + [0] * 6
+    normal = np.ones(len(days), dtype=bool)
+    split = ev.alarm_episodes(days, normal)
+    assert split == {"long": 6 / 20, "medium": 3 / 20, "short": 1 / 20}
+    assert sum(split.values()) == pytest.approx(days["flag"].mean())
