@@ -14,35 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-METRIC_LABELS: dict[str, str] = {
-    "mae": "MAE",
-    "rmse": "RMSE",
-    "mape": "MAPE (%)",
-    "mape_ignored_zeros": "Réels nuls ignorés (MAPE)",
-    "over_production_pct": "Surproduction (%)",
-    "short_days": "Jours de manque",
-    "over_production_pct_network": "Surproduction réseau (%)",
-    "short_days_network": "Jours de manque (réseau)",
-    "atmo_accuracy": "Exactitude de la classe ATMO",
-    "n": "Lignes évaluées",
-    "precision": "Précision",
-    "recall": "Rappel",
-    "f1": "F1",
-    "csi": "CSI",
-    "far": "Taux de fausses alertes",
-    "tp": "Vrais positifs",
-    "fp": "Fausses alertes",
-    "fn": "Épisodes manqués",
-    "tn": "Vrais négatifs",
-    "false_alarm_rate": "Fausses alertes (jours normaux)",
-    "flagged_share": "Part des jours signalés",
-    "recall_panne": "Rappel pannes",
-    "recall_pic": "Rappel pics",
-    "recall_sous_comptage": "Rappel sous-comptages",
-    "recall_valeur_bloquee": "Rappel valeurs bloquées",
-    "recall_double_comptage": "Rappel doubles comptages",
-}
-"""French labels of the metric keys, for tables shown to users."""
+from models.metric_labels import METRIC_LABELS
 
 
 def _pairs(y_true: Any, y_pred: Any) -> tuple[np.ndarray, np.ndarray]:

@@ -17,6 +17,7 @@ from typing import Any
 import mistune
 
 from hub.catalog.records import source_files
+from models.metric_labels import METRIC_LABELS
 
 _MARKDOWN = mistune.create_markdown(escape=True, plugins=["table", "strikethrough"])
 MAX_SOURCE_CHARS = 200_000
@@ -93,19 +94,42 @@ def footprint_lines(footprint: dict[str, Any]) -> list[str]:
         return [f"{k} : {v}" for k, v in footprint.items() if not isinstance(v, dict)]
 
 
+def _is_figure(value: Any) -> bool:
+    """A number a table cell can show (nested tables stay in ``metrics.json``)."""
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _figure(value: Any) -> str:
+    """A metric in French notation (three decimals at most), « — » when absent."""
+    if not _is_figure(value) or value != value:  # missing, nested or NaN
+        return "—"
+    if float(value).is_integer() and abs(value) >= 1:
+        return f"{int(value):,}".replace(",", "\u202f")
+    return f"{value:.3f}".rstrip("0").rstrip(".").replace(".", ",")
+
+
 def last_run(run_dir: Path) -> dict[str, Any]:
-    """Metrics and footprint of the last CI run written in ``run_dir`` (empty when absent)."""
+    """Metrics and footprint of the last CI run written in ``run_dir`` (empty when absent): the
+    model's and each baseline's scalar metrics under French labels (``METRIC_LABELS``), the
+    nested ones (per kind, thresholds, backtests) left to the run's ``metrics.json``."""
     out: dict[str, Any] = {"dossier": str(run_dir), "metrics": None, "run": None, "empreinte": []}
     metrics = _read_json(run_dir / "metrics.json")
     run = _read_json(run_dir / "run.json")
     if metrics is not None:
+        model = (metrics.get("model") or {}).get("metrics") or {}
+        references = {
+            name: (b or {}).get("metrics") or {}
+            for name, b in (metrics.get("baselines") or {}).items()
+        }
+        keys = [k for k, v in model.items() if _is_figure(v)]
         out["metrics"] = {
             "modele": (metrics.get("model") or {}).get("name"),
-            "metriques": (metrics.get("model") or {}).get("metrics") or {},
-            "references": {
-                name: (b or {}).get("metrics") or {}
-                for name, b in (metrics.get("baselines") or {}).items()
-            },
+            "colonnes": [METRIC_LABELS.get(k, k) for k in keys],
+            "lignes": [
+                (name, [_figure(values.get(k)) for k in keys])
+                for name, values in [((metrics.get("model") or {}).get("name"), model)]
+                + list(references.items())
+            ],
             "periode_test": metrics.get("test_period"),
             "qualite": (metrics.get("data") or {}).get("grade"),
         }

@@ -325,3 +325,34 @@ def test_bad_catalog_port_is_a_french_error(tmp_path):
         Settings.from_env({"BIBLIO_STATE_DIR": str(tmp_path), "BIBLIO_CATALOG_PORT": "abc"})
     with pytest.raises(SettingsError, match="entre 1 et 65535"):
         Settings.from_env({"BIBLIO_CATALOG_PORT": "70000"})
+
+
+def test_the_last_ci_run_shows_scalar_metrics_under_french_labels(tmp_path):
+    from hub.catalog.expert import last_run
+
+    (tmp_path / "metrics.json").write_text(
+        json.dumps(
+            {
+                "model": {
+                    "name": "détecteur",
+                    "metrics": {
+                        "recall": 0.8291,
+                        "false_alarm_rate": 0.0454,
+                        "counter_days": 8700,
+                        "thresholds": {"day_up": 8.0},
+                        "by_kind": {"pic": {"recall": 0.8}},
+                        "layout": "hourly",
+                    },
+                },
+                "baselines": {"isolation_forest": {"metrics": {"recall": 0.1}}},
+                "test_period": {"start": "2021-01-01", "end": "2021-05-30"},
+            }
+        ),
+        encoding="utf-8",
+    )
+    shown = last_run(tmp_path)["metrics"]
+    assert shown["colonnes"] == ["Rappel", "Fausses alertes (jours normaux)", "Jours compteur"]
+    assert shown["lignes"] == [
+        ("détecteur", ["0,829", "0,045", "8\u202f700"]),
+        ("isolation_forest", ["0,1", "—", "—"]),
+    ]
