@@ -279,6 +279,7 @@ SETTING_TEXTS = {
     "standard": "variables standard",
     "etendu": "variables étendues (profil régional de la journée, oxydant NO2 + O3)",
     "rapide": "réglage rapide, sans sélection",
+    "ensemble": "moyenne des prévisions de tous les réglages",
 }
 
 

@@ -17,7 +17,10 @@ trained on the days before it and scored on the days after, never the test perio
 
 1. the setting (``SETTINGS``: feature groups and number of trees) is the one whose
    out-of-fold forecasts have the lowest MAE relative to persistence, over all pooled
-   stations (``select_setting``);
+   stations (``select_setting``); one more candidate, ``ENSEMBLE``, averages the log
+   forecasts of every setting (the mean of their out-of-fold forecasts is scored the same
+   way, at no extra backtest cost): when it wins, every setting is refitted and the
+   forecaster averages them (``Forecaster.members``);
 2. raw probability: P(y > s) is the share of out-of-fold log residuals r of that setting
    with prediction + r > log(1 + s);
 3. isotonic calibration of that raw probability against the observed threshold days
@@ -95,6 +98,8 @@ SETTINGS = (
     Setting("etendu_150", FEATURE_GROUPS, 150),
 )
 """Candidates compared by rolling-origin backtest on the training period (full runs)."""
+ENSEMBLE = "ensemble"
+"""Name of the candidate averaging the log forecasts of every setting (full runs)."""
 QUICK_SETTING = Setting("rapide", DEFAULT_GROUPS, 80)
 """The only setting of quick runs (no selection)."""
 BACKTEST_FOLDS, QUICK_BACKTEST_FOLDS = 3, 2
@@ -154,11 +159,17 @@ class Forecaster:
     zone: str | None = None
     info: dict = field(default_factory=dict)
     backtest: Backtest | None = field(default=None, repr=False)
+    members: tuple[tuple[HistGradientBoostingRegressor, list[str]], ...] = field(
+        default=(), repr=False
+    )
+    """Other regressors (and their features) averaged with ``regressor`` (``ENSEMBLE``)."""
 
     def log_predict(self, X: pd.DataFrame) -> np.ndarray:
+        """log(1 + forecast): the anchor plus the mean change forecast of the regressors."""
+        regressors = ((self.regressor, self.feature_names), *self.members)
         with threadpool_limits(limits=OPENMP_THREADS, user_api="openmp"):
-            change = self.regressor.predict(X.reindex(columns=self.feature_names))
-        return log_anchor(X) + change
+            changes = [reg.predict(X.reindex(columns=names)) for reg, names in regressors]
+        return log_anchor(X) + np.mean(changes, axis=0)
 
     def predict(self, X: pd.DataFrame) -> pd.Series:
         log_pred = self.log_predict(X)
@@ -315,25 +326,32 @@ def select_setting(
     *,
     n_folds: int,
     seed: int = 0,
-) -> tuple[Setting, list[str], np.ndarray, dict[str, float]]:
-    """The setting with the lowest backtest MAE relative to persistence (``SETTINGS``).
+) -> tuple[str, list[tuple[Setting, list[str]]], np.ndarray, dict[str, float]]:
+    """The candidate with the lowest backtest MAE relative to persistence: one of
+    ``settings`` or, with several settings, ``ENSEMBLE`` (the mean of their log forecasts).
 
-    ``X``, ``y``: training rows with a known target, sorted by issue day. Returns the
-    setting, its features, its out-of-fold log forecasts and every setting's score."""
+    ``X``, ``y``: training rows with a known target, sorted by issue day. Returns the name
+    of the candidate, its members (setting and features), its out-of-fold log forecasts and
+    every candidate's score."""
     log_y = np.log1p(y.clip(lower=0).to_numpy(float))
     anchor = log_anchor(X)
     log_change = pd.Series(log_y - anchor, index=X.index)
     folds = backtest_folds(X.index, n_folds)
     today = X["obs_j0"].to_numpy(float)
     usable = [c for c in X.columns if X[c].notna().any()]
-    best, scores = None, {}
+    candidates, scores = {}, {}
     for setting in settings:
         features = setting_features(groups, usable, setting)
         oof = out_of_fold(X, log_change, anchor, features, setting, folds, seed)
-        scores[setting.name] = round(relative_mae(oof, log_y, today), 4)
-        if best is None or scores[setting.name] < scores[best[0].name]:
-            best = (setting, features, oof)
-    return best[0], best[1], best[2], scores
+        candidates[setting.name] = ([(setting, features)], oof)
+    if len(settings) > 1:
+        members = [m for ms, _ in candidates.values() for m in ms]
+        oofs = np.mean([oof for _, oof in candidates.values()], axis=0)
+        candidates[ENSEMBLE] = (members, oofs)
+    for name, (_, oof) in candidates.items():
+        scores[name] = round(relative_mae(oof, log_y, today), 4)
+    best = min(scores, key=scores.get)  # ties: the earlier candidate
+    return best, candidates[best][0], candidates[best][1], scores
 
 
 def alert_from_backtest(backtest: Backtest, residuals: np.ndarray, threshold: float):
@@ -383,9 +401,9 @@ def fit_forecaster(
     groups: dict[str, str] | None = None,
     settings: tuple[Setting, ...] | None = None,
 ) -> Forecaster:
-    """Fit on the rows with a known target (sorted by issue day): setting chosen by backtest
-    (``select_setting``), residuals, calibration and alert rule from its out-of-fold
-    forecasts, then the chosen setting refitted on every training row.
+    """Fit on the rows with a known target (sorted by issue day): setting (or ``ENSEMBLE``)
+    chosen by backtest (``select_setting``), residuals, calibration and alert rule from its
+    out-of-fold forecasts, then the chosen setting(s) refitted on every training row.
 
     ``groups`` maps each feature to its group (``X.attrs["groups"]`` by default)."""
     keep = y.notna().to_numpy()
@@ -394,7 +412,7 @@ def fit_forecaster(
     if settings is None:
         settings = (QUICK_SETTING,) if quick else SETTINGS
     with threadpool_limits(limits=OPENMP_THREADS, user_api="openmp"):
-        setting, features, oof, scores = select_setting(
+        chosen, members, oof, scores = select_setting(
             Xt,
             yt,
             groups,
@@ -404,7 +422,10 @@ def fit_forecaster(
         )
         log_y = np.log1p(yt.clip(lower=0).to_numpy(float))
         anchor = log_anchor(Xt)
-        regressor = _regressor(setting, seed).fit(Xt[features], log_y - anchor)
+        fitted = [
+            (_regressor(setting, seed).fit(Xt[features], log_y - anchor), features)
+            for setting, features in members
+        ]
     scored = ~np.isnan(oof)
     backtest = Backtest(
         log_pred=oof[scored],
@@ -414,8 +435,8 @@ def fit_forecaster(
     residuals = np.round(backtest.log_obs - backtest.log_pred, 5)
     calibration, rule, cutoff = alert_from_backtest(backtest, residuals, threshold)
     return Forecaster(
-        regressor=regressor,
-        feature_names=features,
+        regressor=fitted[0][0],
+        feature_names=fitted[0][1],
         residuals=residuals,
         threshold=float(threshold),
         cutoff=cutoff,
@@ -425,7 +446,7 @@ def fit_forecaster(
         use_weather_forecast=use_weather_forecast,
         calibration=calibration,
         alert_rule=rule,
-        setting=setting.name,
+        setting=chosen,
         weather=str(X.attrs.get("weather", "aucune")),
         info={
             "train_rows": int(len(Xt)),
@@ -434,6 +455,7 @@ def fit_forecaster(
             "backtest_relative_mae": scores,
         },
         backtest=backtest,
+        members=tuple(fitted[1:]),
     )
 
 

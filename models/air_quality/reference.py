@@ -1,8 +1,10 @@
 """Reference model of ``air_quality``: built on the real Airparif files (quick: the sample).
 
-The artifact holds the ``HistGradientBoostingRegressor`` (skops); the features, residuals,
-calibration and alert rule travel as JSON metadata inside the same file. ``load_reference``
-trusts only ``TRUSTED_TYPES``.
+The artifact holds the ``HistGradientBoostingRegressor`` (skops), or the list of them when the
+backtests chose the ``ensemble`` setting (their change forecasts are averaged; the metadata
+``feature_names`` is then one list per regressor); the features, residuals, calibration and
+alert rule travel as JSON metadata inside the same file. ``load_reference`` trusts only
+``TRUSTED_TYPES``.
 """
 
 from __future__ import annotations
@@ -40,7 +42,8 @@ INTENDED_USE = [
     "minimum) quand les données sont horaires, le niveau régional des autres stations, les "
     "autres polluants du réseau, le niveau récent du même jour de la semaine, la météo du jour, "
     "le calendrier et, si le fichier en contient, les prévisions météo du lendemain. Jeu de "
-    "variables et nombre d'arbres, probabilité calibrée (isotonique) et règle d'alerte choisis "
+    "variables et nombre d'arbres (ou moyenne des prévisions de tous les réglages), probabilité "
+    "calibrée (isotonique) et règle d'alerte choisis "
     "par validation à origine glissante sur la période d'apprentissage uniquement.",
 ]
 REAL_TEXT = (
@@ -94,7 +97,12 @@ def build_reference(quick: bool = False, output_root: Path | str | None = None) 
         result = run(daily, station, pollutant, quick=quick)
     doc = metrics_payload(result, quality(daily), daily, quick=quick)
     model = result.model
-    save_model(model.regressor, paths.artifact, metadata=_metadata(model, doc))
+    metadata = _metadata(model, doc)
+    if model.members:
+        metadata["feature_names"] = [model.feature_names, *(f for _, f in model.members)]
+    regressors = [model.regressor, *(reg for reg, _ in model.members)]
+    artifact = regressors if model.members else model.regressor
+    save_model(artifact, paths.artifact, metadata=metadata)
     footprint["model_size_kb"] = paths.artifact.stat().st_size / 1024
     description = SAMPLE_TEXT
     if not quick:

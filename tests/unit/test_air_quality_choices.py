@@ -145,7 +145,8 @@ def test_every_choice_ignores_the_test_period(sample, period, quick):
     a = aq.fit(recent, "Lille Fives", "PM10", **kwargs)
     b = aq.fit(changed, "Lille Fives", "PM10", **kwargs)
     assert a.setting == b.setting and a.info == b.info
-    settings = 1 if quick else len(aqm.SETTINGS)  # full runs: a real selection
+    settings = 1 if quick else len(aqm.SETTINGS) + 1  # full runs: a real selection
+    assert quick or aqm.ENSEMBLE in a.info["backtest_relative_mae"]
     assert len(a.info["backtest_relative_mae"]) == settings
     assert (a.alert_rule, a.cutoff, a.calibration) == (b.alert_rule, b.cutoff, b.calibration)
     np.testing.assert_array_equal(a.residuals, b.residuals)
