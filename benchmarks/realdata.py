@@ -13,8 +13,9 @@ Reads the real open data shipped in ``datasets/<entry_id>/`` (the same bytes as
   entry must reach;
 - ``bike_counters``: trained on 2020, anomalies of each kind injected into real counter-days of
   2021-01-01 → 2021-05-30 (fixed seeds): recall per kind, false alarms on normal days (and how
-  many of them lie in long runs of flagged days: weeks-long real faults nobody flagged), and
-  the same detectors at other sensitivities (the recall / false-alarm trade-off);
+  many of them lie in long runs of flagged days: weeks-long real faults nobody flagged), the
+  spike recall by the counter's daily volume (counting noise), and the same detectors at
+  other sensitivities (the recall / false-alarm trade-off);
 - ``air_quality``: every Airparif station with enough data, test year never used for a choice:
   MAE of the model, persistence and climatology, the model/persistence ratio, F1.
 
@@ -33,6 +34,8 @@ from models.contract import to_jsonable
 
 CANTEEN_CUTOFFS = ("2018-09-01", "2017-09-01")
 BIKE_SEEDS = (0, 1, 2)
+VOLUME_BANDS = (0, 150, 300, 600, float("inf"))
+"""Bands of a counter's median daily count for the spike recall by volume (counting noise)."""
 BIKE_SENSITIVITIES = (0.25, 0.5, 0.75, 1.5)
 """Other sensitivities the same detectors are judged at (thresholds divided by them): the
 recall / false-alarm trade-off, every threshold still chosen on 2020."""
@@ -42,6 +45,20 @@ def canteen() -> dict[str, Any]:
     import models.canteen_attendance.evaluation as ev
 
     return {"runs": [ev.realdata_figures(None, cutoff) for cutoff in CANTEEN_CUTOFFS]}
+
+
+def spikes_by_volume(result: dict[str, Any]) -> dict[str, list[int]]:
+    """Judged spike days found and injected, by the counter's median daily count."""
+    days = result["detection"].days
+    judged = result["judged"]
+    volume = days[judged].groupby("counter_id")["count"].median()
+    out = {}
+    for low, high in zip(VOLUME_BANDS, VOLUME_BANDS[1:], strict=False):
+        band = days["counter_id"].map(volume).between(low, high, inclusive="left").to_numpy()
+        rows = judged & band & (result["truth"] == "pic")
+        label = f"{low:g}+" if high == float("inf") else f"{low:g}-{high:g}"
+        out[label] = [int(days["flag"].to_numpy()[rows].sum()), int(rows.sum())]
+    return out
 
 
 def bike() -> dict[str, Any]:
@@ -58,6 +75,7 @@ def bike() -> dict[str, Any]:
             "false_alarm_rate": result["false_alarm_rate"],
             "false_alarm_episodes": result["false_alarm_episodes"],
             "normal_days": result["normal_days"],
+            "spikes_by_volume": spikes_by_volume(result),
             "sensitivities": {},
         }
         for sensitivity in BIKE_SENSITIVITIES:
@@ -86,8 +104,13 @@ def bike() -> dict[str, Any]:
         }
         for s in BIKE_SENSITIVITIES
     }
+    by_volume = {
+        band: [sum(r["spikes_by_volume"][band][i] for r in runs) for i in (0, 1)]
+        for band in runs[0]["spikes_by_volume"]
+    }
     return {
         "runs": runs,
+        "spikes_by_volume": by_volume,
         "mean_recall": mean,
         "mean_false_alarm_rate": fa,
         "mean_false_alarm_episodes": episodes,
@@ -138,6 +161,13 @@ def print_table(results: dict[str, Any]) -> None:
         print(
             f"    dont {e['long']:.2%} dans des épisodes d'au moins 5 jours signalés d'affilée, "
             f"{e['medium']:.2%} de 3-4 jours, {e['short']:.2%} isolés (1-2 jours)"
+        )
+        print(
+            "  rappel des pics selon le comptage journalier médian du compteur : "
+            + ", ".join(
+                f"{band} : {found / max(n, 1):.2f} ({n} jours)"
+                for band, (found, n) in b["spikes_by_volume"].items()
+            )
         )
         kinds = list(b["mean_recall"])
         print("  compromis selon la sensibilité (seuils choisis sur 2020, divisés par elle) :")
