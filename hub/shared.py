@@ -6,6 +6,7 @@ import json
 import socket
 import sys
 from pathlib import Path
+from typing import Any
 
 #: Options of every cookie set by the hub, its services and the users' servers: sent on
 #: top-level navigation from other sites (following a link) but not on their sub-requests.
@@ -16,6 +17,36 @@ COOKIE_OPTIONS_ENV = {"JUPYTERHUB_COOKIE_OPTIONS": json.dumps(COOKIE_OPTIONS)}
 
 #: The project's root, on the path of the hub-managed services (they run ``python -m hub.…``).
 PROJECT_ROOT = str(Path(__file__).resolve().parents[1])
+
+
+def managed_service(
+    name: str,
+    module: str,
+    args: list[str],
+    *,
+    port: int,
+    description: str,
+    display: bool,
+    cwd: Path | str,
+    scopes: list[str],
+    python: str = sys.executable,
+    environment: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """A ``c.JupyterHub.services`` entry for one of the project's hub-managed services:
+    ``python -m <module> <args>`` run from ``cwd``, listening on 127.0.0.1 only, its OAuth
+    client limited to ``scopes`` and without the confirmation page; ``environment`` defaults
+    to ``service_environment()``."""
+    return {
+        "name": name,
+        "display": display,
+        "info": {"description": description},
+        "url": f"http://127.0.0.1:{port}",
+        "command": [str(Path(python).absolute()), "-m", module, *args],
+        "cwd": str(cwd),
+        "environment": service_environment() if environment is None else environment,
+        "oauth_no_confirm": True,
+        "oauth_client_allowed_scopes": scopes,
+    }
 
 
 def service_environment() -> dict[str, str]:

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from models.metric_labels import METRIC_LABELS
+from models.french import METRIC_LABELS
 
 
 def _pairs(y_true: Any, y_pred: Any) -> tuple[np.ndarray, np.ndarray]:

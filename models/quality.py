@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from models.french import fmt_fr
 from models.io import parse_dates
 
 GRADES = "ABCDE"
@@ -38,17 +39,6 @@ MIN_ROWS = 30
 GRADE_FLOOR = {"outliers": "C", "zeros": "C", "duplicates": "D"}
 OUTLIER_MADS = 5.0
 _MAD_SCALE = 1.4826
-
-
-def fmt_fr(value: Any, decimals: int = 1) -> str:
-    """French number: narrow no-break space for thousands, decimal comma (``12 345,6``)."""
-    if value is None or (isinstance(value, float) and not np.isfinite(value)):
-        return "—"
-    if isinstance(value, int | np.integer) or float(value).is_integer() and decimals == 0:
-        text = f"{int(value):,}"
-    else:
-        text = f"{float(value):,.{decimals}f}"
-    return text.replace(",", "\u202f").replace(".", ",")
 
 
 def _grade(criterion: str, pct: float) -> str:

@@ -20,7 +20,7 @@ from urllib.parse import urlparse
 from hub.catalog.tiers import SCOPE_EXPERT, SCOPE_RESTREINT
 from hub.config.roles import SCOPE_REPRODUIRE, SCOPE_WORKSPACES
 from hub.config.settings import Settings
-from hub.shared import free_port, service_environment
+from hub.shared import free_port, managed_service
 
 SERVICE_NAME = "catalog"
 HUB_TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
@@ -54,15 +54,10 @@ def catalog_url(settings: Settings) -> str:
 
 def catalog_service(settings: Settings, python: str = sys.executable) -> dict[str, Any]:
     """The ``c.JupyterHub.services`` entry: hub-managed, 127.0.0.1 only, absolute paths."""
-    return {
-        "name": SERVICE_NAME,
-        "display": True,
-        "info": {"description": "Catalogue des projets d'IA des collectivités"},
-        "url": f"http://127.0.0.1:{catalog_port(settings)}",
-        "command": [
-            str(Path(python).absolute()),
-            "-m",
-            "hub.catalog.service",
+    return managed_service(
+        SERVICE_NAME,
+        "hub.catalog.service",
+        [
             "--repo-root",
             str(settings.repo_root),
             "--import-file",
@@ -74,17 +69,14 @@ def catalog_service(settings: Settings, python: str = sys.executable) -> dict[st
             "--hub-origin",
             settings.subdomain_host,
         ],
-        "cwd": str(settings.repo_root),
-        "environment": service_environment(),
-        "oauth_no_confirm": True,
-        "oauth_client_allowed_scopes": [
-            SCOPE_RESTREINT,
-            SCOPE_EXPERT,
-            SCOPE_REPRODUIRE,
-            SCOPE_WORKSPACES,
-        ]
+        port=catalog_port(settings),
+        description="Catalogue des projets d'IA des collectivités",
+        display=True,
+        cwd=settings.repo_root,
+        scopes=[SCOPE_RESTREINT, SCOPE_EXPERT, SCOPE_REPRODUIRE, SCOPE_WORKSPACES]
         + (profile_scopes() if settings.auth == "proconnect" else []),
-    }
+        python=python,
+    )
 
 
 def profile_scopes() -> list[str]:

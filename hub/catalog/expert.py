@@ -17,7 +17,7 @@ from typing import Any
 import mistune
 
 from hub.catalog.records import source_files
-from models.metric_labels import METRIC_LABELS
+from models.french import METRIC_LABELS, fmt_fr
 
 _MARKDOWN = mistune.create_markdown(escape=True, plugins=["table", "strikethrough"])
 MAX_SOURCE_CHARS = 200_000
@@ -101,11 +101,12 @@ def _is_figure(value: Any) -> bool:
 
 def _figure(value: Any) -> str:
     """A metric in French notation (three decimals at most), « — » when absent."""
-    if not _is_figure(value) or value != value:  # missing, nested or NaN
+    if not _is_figure(value):  # missing or nested
         return "—"
     if float(value).is_integer() and abs(value) >= 1:
-        return f"{int(value):,}".replace(",", "\u202f")
-    return f"{value:.3f}".rstrip("0").rstrip(".").replace(".", ",")
+        return fmt_fr(int(value), 0)
+    text = fmt_fr(value, 3)
+    return text.rstrip("0").rstrip(",") if "," in text else text
 
 
 def last_run(run_dir: Path) -> dict[str, Any]:

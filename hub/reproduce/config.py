@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
@@ -19,7 +18,7 @@ from hub import shared
 from hub.catalog.config import add_service, catalog_url
 from hub.config.roles import SCOPE_EXPERT, SCOPE_REPRODUIRE
 from hub.config.settings import VARIABLES, Settings
-from hub.shared import free_port
+from hub.shared import free_port, managed_service
 
 SERVICE_NAME = "reproduce"
 # The variables the service and its analyses read (Settings.from_env in the service).
@@ -110,26 +109,18 @@ def reproduce_service(
     settings: Settings, python: str = sys.executable, extra_env: Mapping[str, str] | None = None
 ) -> dict[str, Any]:
     """The ``c.JupyterHub.services`` entry (``extra_env``: the engine's variables)."""
-    port = settings.repro_port or free_port()
-    return {
-        "name": SERVICE_NAME,
-        "display": False,
-        "info": {"description": "Essayer les modèles de référence sur ses propres données"},
-        "url": f"http://127.0.0.1:{port}",
-        "command": [
-            str(Path(python).absolute()),
-            "-m",
-            "hub.reproduce",
-            "--catalog-url",
-            catalog_url(settings),
-            "--hub-origin",
-            settings.subdomain_host,
-        ],
-        "cwd": str(settings.repo_root),
-        "environment": {**service_environment(settings), **(extra_env or {})},
-        "oauth_no_confirm": True,
-        "oauth_client_allowed_scopes": [SCOPE_REPRODUIRE, SCOPE_EXPERT, *ON_BEHALF_SCOPES],
-    }
+    return managed_service(
+        SERVICE_NAME,
+        "hub.reproduce",
+        ["--catalog-url", catalog_url(settings), "--hub-origin", settings.subdomain_host],
+        port=settings.repro_port or free_port(),
+        description="Essayer les modèles de référence sur ses propres données",
+        display=False,
+        cwd=settings.repo_root,
+        scopes=[SCOPE_REPRODUIRE, SCOPE_EXPERT, *ON_BEHALF_SCOPES],
+        python=python,
+        environment={**service_environment(settings), **(extra_env or {})},
+    )
 
 
 def configure_reproduce(

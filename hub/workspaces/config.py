@@ -16,12 +16,11 @@ owners. It reads any user's name (to share by name) and the shares a user receiv
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Any
 
 from hub.config.roles import GROUP_ADMINS, GROUP_EXPERTS, SCOPE_WORKSPACES
 from hub.config.settings import Settings
-from hub.shared import free_port, service_environment
+from hub.shared import free_port, managed_service
 
 SERVICE_NAME = "espaces"
 OWNER_SCOPES = ("servers", "read:servers", "access:servers", "shares", "read:shares")
@@ -43,26 +42,17 @@ def service_scopes(admin: str) -> list[str]:
 
 def workspaces_service(settings: Settings, python: str = sys.executable) -> dict[str, Any]:
     """The ``c.JupyterHub.services`` entry: hub-managed, 127.0.0.1 only."""
-    port = settings.workspaces_port or free_port()
-    return {
-        "name": SERVICE_NAME,
-        "display": True,
-        "info": {"description": "Espaces de travail communs"},
-        "url": f"http://127.0.0.1:{port}",
-        "command": [
-            str(Path(python).absolute()),
-            "-m",
-            "hub.workspaces.service",
-            "--workspaces-dir",
-            str(settings.workspaces_dir),
-            "--repo-root",
-            str(settings.repo_root),
-        ],
-        "cwd": str(settings.repo_root),
-        "environment": service_environment(),
-        "oauth_no_confirm": True,
-        "oauth_client_allowed_scopes": [SCOPE_WORKSPACES],
-    }
+    return managed_service(
+        SERVICE_NAME,
+        "hub.workspaces.service",
+        ["--workspaces-dir", str(settings.workspaces_dir), "--repo-root", str(settings.repo_root)],
+        port=settings.workspaces_port or free_port(),
+        description="Espaces de travail communs",
+        display=True,
+        cwd=settings.repo_root,
+        scopes=[SCOPE_WORKSPACES],
+        python=python,
+    )
 
 
 def workspaces_roles(settings: Settings) -> list[dict[str, Any]]:

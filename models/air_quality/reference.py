@@ -18,6 +18,7 @@ from models.persist import load_metadata, load_model, save_model
 
 from .data import DEFAULT_POLLUTANT, DEFAULT_STATION, ENTRY_ID, TITLE, load, quality
 from .evaluation import METRIC_COLUMNS, metrics_payload, run
+from .model import target_kind
 
 TRUSTED_TYPES = (
     "numpy.dtype",
@@ -54,6 +55,7 @@ REAL_TEXT = (
     "jamais vue. La démonstration porte sur des stations franciliennes ; la méthode est celle "
     "dont le projet de Lille a besoin."
 )
+TARGET_TEXT = {"max": "maximum horaire du jour", "moyenne": "moyenne journalière"}
 SAMPLE_TEXT = (
     "Échantillon généré (processus documenté, données non réelles) : 4 stations de la "
     "métropole lilloise, 2013-2019, polluants journaliers et météo aux codes Météo-France. "
@@ -107,7 +109,9 @@ def build_reference(quick: bool = False, output_root: Path | str | None = None) 
     description = SAMPLE_TEXT
     if not quick:
         description = REAL_TEXT.format(
-            station=model.station, pollutant=model.pollutant, target=_target_text(model.target)
+            station=model.station,
+            pollutant=model.pollutant,
+            target=TARGET_TEXT[target_kind(model.pollutant, model.target) or "moyenne"],
         ) + _episodes_text(doc["model"]["metrics"], model.threshold)
     card = render_card(
         ENTRY_ID,
@@ -131,11 +135,6 @@ def _episodes_text(metrics: dict, threshold: float) -> str:
         f" Aucun jour au-dessus du seuil de {threshold:g} µg/m³ pendant la période de test : "
         "précision, rappel et F1 de l'alerte y sont nuls faute d'épisode, seule la MAE compte."
     )
-
-
-def _target_text(target: str) -> str:
-    """French name of a target column (``NO2_max`` → maximum horaire du jour)."""
-    return "maximum horaire du jour" if target.endswith("_max") else "moyenne journalière"
 
 
 def _metadata(model: Any, doc: dict) -> dict:

@@ -19,6 +19,7 @@ import pandas as pd
 from models.card import markdown_table, measure_footprint, render_card, write_card
 from models.entries import entry_paths
 from models.persist import DEFAULT_TRUSTED, load_model, save_model
+from models.quality import fmt_fr
 
 from .data import (
     ENTRY_ID,
@@ -187,15 +188,18 @@ def _real_reference():
         "seed": result["seed"],
     }
     payload = metrics_payload(judged, detection, evaluation, quality(judged), parameters, result)
-    payload["model"]["metrics"].update(comparison.pop("model"))
     for name, row in comparison.items():
-        payload["baselines"].setdefault(name, {}).setdefault("metrics", {}).update(row)
+        # the mean over kinds stays out: ``recall`` is the one ``evaluate`` pairs with its
+        # precision and F1; the protocol's false alarms replace the day-level ones
+        row.pop("recall")
+        section = payload["model"] if name == "model" else payload["baselines"].setdefault(name, {})
+        section.setdefault("metrics", {}).update(row)
     description = REAL_TEXT.format(seed=result["seed"])
     return detector, payload, description, realdata_section(result), footprint
 
 
 def _percent(share: float) -> str:
-    return f"{100 * share:.1f} %".replace(".", ",")
+    return f"{fmt_fr(100 * share, 1)} %"
 
 
 def realdata_section(result: dict[str, Any]) -> str:

@@ -1,10 +1,27 @@
-"""French labels of the metric keys of ``metrics.json``, for every table a user reads.
+"""French presentation of figures: the number format and the labels of the metric keys.
 
 Pandas-free, so that the catalog service shows the last CI run's metrics without importing
-the data stack; ``models.metrics.comparison_table`` uses the same labels.
+the data stack; the cards, reports and validation messages use the same two pieces
+(``models.quality.fmt_fr`` and ``models.metrics.METRIC_LABELS`` are these).
 """
 
 from __future__ import annotations
+
+import math
+from numbers import Integral
+from typing import Any
+
+
+def fmt_fr(value: Any, decimals: int = 1) -> str:
+    """French number: narrow no-break space for thousands, decimal comma (``12 345,6``)."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "—"
+    if isinstance(value, Integral) or float(value).is_integer() and decimals == 0:
+        text = f"{int(value):,}"
+    else:
+        text = f"{float(value):,.{decimals}f}"
+    return text.replace(",", "\u202f").replace(".", ",")
+
 
 METRIC_LABELS: dict[str, str] = {
     "mae": "MAE",
